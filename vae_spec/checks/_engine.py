@@ -1,0 +1,187 @@
+"""The machinery every check shares: calling the target on a case, and the hypothesis search.
+
+A check is a property of one case: it returns None when the case conforms, a
+:class:`Failure` when it does not, or :data:`SKIP` when the case says nothing (the function
+raised, which the ``returns_array`` check reports; the expected value overflows the dtype).
+:func:`search` runs the property under hypothesis, keeps the shrunk minimal failing case and
+turns it into a :class:`~vae_spec.report.CheckResult` with a counterexample and a repro.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, example, given, seed, settings
+from hypothesis.errors import HypothesisException
+
+from .. import reference
+from ..frameworks.base import AdapterTypeError
+from ..report import CheckResult, repro_snippet
+from ..strategies import Case, cases, classic_cases
+
+SKIP = object()
+
+
+@dataclass
+class Call:
+    """One call of the target: its output as float64, or what went wrong."""
+
+    output: np.ndarray | None = None
+    raw: object = None
+    error: BaseException | None = None
+    dtype: str | None = None
+    mutated: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Failure:
+    """Why a case does not conform."""
+
+    message: str
+    error: float | None = None
+    bound: float | None = None
+    margin: float | None = None
+    output: object = None
+    expected: object = None
+    code: str | None = None
+    severity: str = "error"
+
+
+@dataclass
+class Context:
+    """A target with its adapter and the search settings of one ``check`` run."""
+
+    target: object
+    adapter: object
+    dtypes: tuple[str, ...]
+    max_examples: int = 50
+    seed: int = 0
+    regimes: tuple[str, ...] = ("typical", "near-prior", "wide")
+    notes: list[str] = field(default_factory=list)
+
+    def round(self, case: Case) -> dict[str, np.ndarray]:
+        """The case's inputs rounded to its dtype, as float64 (what the function receives)."""
+        return {name: self.adapter.round_to(value, case.dtype) for name, value in case.inputs.items()}
+
+    def call(self, inputs: dict[str, np.ndarray], dtype: str) -> Call:
+        """Call the target on fresh native copies of ``inputs`` (float64, already rounded)."""
+        natives = {name: self.adapter.asarray(value, dtype) for name, value in inputs.items()}
+        bound = self.target.bind(natives)
+        try:
+            raw = self.adapter.call(bound, natives)
+        except Exception as exc:  # the user's function raising is a finding, not a crash
+            return Call(error=exc)
+        return self._finish(raw, inputs, natives)
+
+    def value_and_grad(self, inputs: dict[str, np.ndarray], dtype: str, wrt: Iterable[str]):
+        """(Call, gradients) for d(sum of output)/d(input) per name in ``wrt``."""
+        natives = {name: self.adapter.asarray(value, dtype) for name, value in inputs.items()}
+        bound = self.target.bind(natives)
+        try:
+            with self.adapter.precision_guard():
+                raw, grads = self.adapter.value_and_grad(bound, natives, tuple(wrt))
+        except AdapterTypeError as exc:
+            return Call(error=exc), {}
+        except Exception as exc:
+            return Call(error=exc), {}
+        return self._finish(raw, inputs, natives), grads
+
+    def _finish(self, raw, inputs, natives) -> Call:
+        try:
+            output = self.adapter.to_numpy(raw)
+        except AdapterTypeError as exc:
+            return Call(raw=raw, error=exc)
+        mutated = tuple(
+            name for name, native in natives.items()
+            if not _same(self.adapter.to_numpy(native), inputs[name])
+        )
+        return Call(output=output, raw=raw, dtype=self.adapter.dtype_name(raw), mutated=mutated)
+
+    def expected(self, inputs: dict[str, np.ndarray]) -> reference.Expected:
+        return reference.expected(self.target, inputs)
+
+
+def _same(after: np.ndarray, before: np.ndarray) -> bool:
+    return after.shape == before.shape and bool(np.array_equal(after, before, equal_nan=True))
+
+
+class _CaseFailed(AssertionError):
+    pass
+
+
+def search(
+    ctx: Context,
+    name: str,
+    code: str,
+    prop: Callable[[Case], object],
+    *,
+    strategy=None,
+    pinned: bool = True,
+) -> CheckResult:
+    """Run ``prop`` over drawn cases; return the check's result with the minimal failure."""
+    state = {"examples": 0, "skipped": 0, "last": None, "first_failure": None}
+    start = time.perf_counter()
+
+    def test(case):
+        state["examples"] += 1
+        outcome = prop(case)
+        if outcome is SKIP:
+            state["skipped"] += 1
+            return
+        if isinstance(outcome, Failure):
+            state["last"] = (case, outcome)
+            if state["first_failure"] is None:
+                state["first_failure"] = time.perf_counter() - start
+            raise _CaseFailed(outcome.message)
+
+    strategy = strategy if strategy is not None else cases(ctx.target, ctx.dtypes, ctx.regimes)
+    wrapped = given(strategy)(test)
+    if pinned:
+        for dtype in ctx.dtypes:
+            for case in classic_cases(ctx.target, dtype):
+                wrapped = example(case)(wrapped)
+    wrapped = settings(
+        max_examples=ctx.max_examples, deadline=None, database=None, derandomize=False,
+        report_multiple_bugs=False, print_blob=False,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+    )(wrapped)
+    wrapped = seed(ctx.seed)(wrapped)
+    try:
+        wrapped()
+    except _CaseFailed:
+        pass
+    except HypothesisException as exc:
+        if state["last"] is None:
+            return CheckResult(name, "error", f"the search could not run: {exc}", code=code,
+                               examples=state["examples"], seconds=time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    if state["last"] is None:
+        ran = state["examples"] - state["skipped"]
+        if ran == 0:
+            return CheckResult(name, "skip", "no case could be evaluated (see the other checks)",
+                               examples=state["examples"], seconds=seconds)
+        return CheckResult(name, "pass", f"{ran} cases conform", examples=ran, seconds=seconds)
+    case, failure = state["last"]
+    inputs = ctx.round(case)
+    counterexample = {
+        "dtype": case.dtype, "regime": case.regime,
+        "inputs": {k: v.tolist() for k, v in inputs.items()},
+    }
+    if failure.output is not None:
+        counterexample["output"] = np.asarray(failure.output, dtype=np.float64).tolist()
+    if failure.expected is not None:
+        counterexample["expected"] = np.asarray(failure.expected, dtype=np.float64).tolist()
+    return CheckResult(
+        name, "fail", failure.message, code=failure.code or code, severity=failure.severity,
+        max_error=failure.error, bound=failure.bound, margin=failure.margin,
+        counterexample=counterexample, repro=repro_snippet(ctx.target, inputs, case.dtype),
+        examples=state["examples"], seconds=seconds, seconds_to_failure=state["first_failure"],
+    )

@@ -1,0 +1,142 @@
+"""How the output behaves across the batch: scaling, permutation, consistency with single rows.
+
+These relations need no spec value, only the declared batch reduction, so they catch a loss
+whose terms are reduced differently over the batch (``batch-mismatch``) or that hard-codes a
+batch size, whatever its formula. Their bounds add the derived bounds of every evaluation
+involved (each evaluation's own error is within its bound, so their combination is within the
+sum, scaled by the factors that combine them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .. import tolerance
+from ..strategies import Case, cases
+from ._engine import SKIP, Failure, search
+from .output import shape_ok
+from .registry import register
+
+
+def _evaluate(ctx, inputs, dtype):
+    call = ctx.call(inputs, dtype)
+    if not call.ok or not shape_ok(ctx.target, call.output, next(iter(inputs.values())).shape[0]):
+        return None
+    expected = ctx.expected(inputs)
+    if not tolerance.representable(expected.value, dtype).all() or not np.isfinite(call.output).all():
+        return None
+    return call.output.reshape(expected.value.shape), expected
+
+
+def _limit(expected, dtype):
+    return tolerance.bound(expected.magnitude, dtype, expected.n_summands)
+
+
+def _rows(inputs, index):
+    return {name: value[index] for name, value in inputs.items()}
+
+
+@st.composite
+def _repeated(draw, ctx):
+    case = draw(cases(ctx.target, ctx.dtypes, ctx.regimes))
+    repeats = draw(st.integers(2, 5))
+    return case, repeats
+
+
+@register("batch_scaling", "batch-mismatch")
+def batch_scaling(ctx):
+    """One example repeated B times gives loss(1) under batch mean and B * loss(1) under sum."""
+    how = ctx.target.convention.batch
+
+    def prop(drawn):
+        case, repeats = drawn
+        inputs = ctx.round(case)
+        single = _evaluate(ctx, _rows(inputs, slice(0, 1)), case.dtype)
+        many_inputs = _rows(inputs, np.zeros(repeats, dtype=int))
+        many = _evaluate(ctx, many_inputs, case.dtype)
+        if single is None or many is None:
+            return SKIP
+        (one, one_expected), (out, out_expected) = single, many
+        factor = {"mean": 1.0, "sum": float(repeats), "none": 1.0}[how]
+        predicted = factor * one if how != "none" else np.repeat(one, repeats)
+        limit = _limit(out_expected, case.dtype) + factor * _limit(one_expected, case.dtype)
+        error = np.max(np.abs(out - predicted))
+        if error <= np.max(limit):
+            return None
+        observed = float(np.ravel(out)[0] / np.ravel(one)[0]) if np.ravel(one)[0] != 0 else float("nan")
+        return Failure(
+            f"the same example repeated {repeats} times gives {np.ravel(out)[0]:.6g}, expected "
+            f"{np.ravel(predicted)[0]:.6g} under batch={how!r} (ratio to one example: {observed:.4g})",
+            error=float(error), bound=float(np.max(limit)), margin=float(error / np.max(limit)),
+            output=out, expected=predicted,
+        )
+
+    return search(ctx, "batch_scaling", "batch-mismatch", prop, strategy=_repeated(ctx), pinned=False)
+
+
+@st.composite
+def _permuted(draw, ctx):
+    case = draw(cases(ctx.target, ctx.dtypes, ctx.regimes).filter(lambda c: c.batch_size > 1))
+    order = draw(st.permutations(range(case.batch_size)).filter(lambda p: list(p) != sorted(p)))
+    return case, np.asarray(order)
+
+
+@register("batch_permutation", "batch-mismatch")
+def batch_permutation(ctx):
+    """Permuting the batch leaves a mean or sum unchanged and permutes a per-example output."""
+    how = ctx.target.convention.batch
+
+    def prop(drawn):
+        case, order = drawn
+        inputs = ctx.round(case)
+        base = _evaluate(ctx, inputs, case.dtype)
+        permuted = _evaluate(ctx, _rows(inputs, order), case.dtype)
+        if base is None or permuted is None:
+            return SKIP
+        (out, expected), (out_p, _) = base, permuted
+        predicted = out[order] if how == "none" else out
+        limit = 2 * _limit(expected, case.dtype)
+        error = np.max(np.abs(out_p - predicted))
+        if error <= np.max(limit):
+            return None
+        return Failure(
+            f"reordering the batch as {order.tolist()} changed the output from "
+            f"{np.ravel(predicted)[0]:.6g} to {np.ravel(out_p)[0]:.6g}",
+            error=float(error), bound=float(np.max(limit)), margin=float(error / np.max(limit)),
+            output=out_p, expected=predicted,
+        )
+
+    return search(ctx, "batch_permutation", "batch-mismatch", prop, strategy=_permuted(ctx), pinned=False)
+
+
+@register("batch_consistency", "batch-mismatch")
+def batch_consistency(ctx):
+    """The batch output is the declared reduction (mean, sum, none) of one-example outputs."""
+    how = ctx.target.convention.batch
+
+    def prop(case: Case):
+        inputs = ctx.round(case)
+        whole = _evaluate(ctx, inputs, case.dtype)
+        singles = [_evaluate(ctx, _rows(inputs, slice(b, b + 1)), case.dtype) for b in range(case.batch_size)]
+        if whole is None or any(s is None for s in singles):
+            return SKIP
+        out, expected = whole
+        values = np.array([np.ravel(s[0])[0] for s in singles])
+        predicted = {"mean": values.mean(), "sum": values.sum(), "none": values}[how]
+        single_limits = np.array([np.ravel(_limit(s[1], case.dtype))[0] for s in singles])
+        weight = 1.0 / case.batch_size if how == "mean" else 1.0
+        limit = np.max(_limit(expected, case.dtype)) + weight * (
+            single_limits.sum() if how != "none" else np.max(single_limits)
+        )
+        error = np.max(np.abs(out - predicted))
+        if error <= limit:
+            return None
+        return Failure(
+            f"the batch of {case.batch_size} gives {np.ravel(out)[0]:.6g}, but the {how} of its "
+            f"examples computed one at a time is {np.ravel(predicted)[0]:.6g}",
+            error=float(error), bound=float(limit), margin=float(error / limit),
+            output=out, expected=predicted,
+        )
+
+    return search(ctx, "batch_consistency", "batch-mismatch", prop)

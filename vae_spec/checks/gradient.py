@@ -1,0 +1,72 @@
+"""Gradients with respect to every differentiable input equal the spec's analytic gradients.
+
+The bound per element is kappa u G, with G the magnitude of the analytic derivative's summands
+(:func:`vae_spec.reference.expected_grad`), by the same derivation as the value bound: autodiff
+evaluates the derivative's summands with the same elementary functions and a handful of
+operations each. It catches a detached or stop-gradient input (no gradient at all) and a clamp
+that zeroes the gradient inside the typical range.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import reference, tolerance
+from ._engine import SKIP, Failure, search
+from .output import shape_ok
+from .registry import register
+
+
+def _applies(target, adapter):
+    if not adapter.supports_grad:
+        return f"{adapter.name} has no automatic differentiation"
+    if not [n for n in target.canonical_args if n in reference.DIFFERENTIABLE]:
+        return "no differentiable input"
+    return None
+
+
+@register("gradient", "gradient", _applies)
+def gradient(ctx):
+    """d(output)/d(input) matches the spec for mu, the scale, the decoder output and the rest."""
+    wrt = tuple(n for n in ctx.target.canonical_args if n in reference.DIFFERENTIABLE)
+
+    def prop(case):
+        inputs = ctx.round(case)
+        call, grads = ctx.value_and_grad(inputs, case.dtype, wrt)
+        if not call.ok or not shape_ok(ctx.target, call.output, case.batch_size):
+            return SKIP
+        if not np.isfinite(call.output).all():
+            return SKIP
+        expected_value = ctx.expected(inputs)
+        if not tolerance.representable(expected_value.value, case.dtype).all():
+            return SKIP
+        expected = reference.expected_grad(ctx.target, inputs)
+        worst = None
+        for name in wrt:
+            if name not in expected:
+                continue
+            want, magnitude = expected[name]
+            got = grads.get(name)
+            if got is None:
+                if np.any(want != 0):
+                    return Failure(f"no gradient reaches {name!r} (detached or stop_gradient?); "
+                                   f"the spec's gradient is nonzero", expected=want)
+                continue
+            got = np.broadcast_to(got, want.shape)
+            if not tolerance.representable(want, case.dtype).all():
+                continue
+            comparison = tolerance.compare(got, want, magnitude, case.dtype, expected_value.n_summands)
+            if worst is None or comparison.margin > worst[1].margin:
+                worst = (name, comparison, got, want)
+        if worst is None or worst[1].passed:
+            return None
+        name, comparison, got, want = worst
+        index = comparison.index or ()
+        return Failure(
+            f"d(output)/d({name}){list(index)} is {got[index]:.6g}, the spec gives "
+            f"{want[index]:.6g} (error {comparison.error:.3g}, bound {comparison.bound:.3g})",
+            error=comparison.error, bound=comparison.bound, margin=comparison.margin,
+            output=got, expected=want,
+        )
+
+    return search(ctx, "gradient", "gradient", prop)

@@ -1,0 +1,21 @@
+"""The function leaves its inputs as it found them."""
+
+from __future__ import annotations
+
+from ._engine import SKIP, Failure, search
+from .registry import register
+
+
+@register("no_mutation", "input-mutated")
+def no_mutation(ctx):
+    """No input is modified in place (a loss that does logvar.exp_() corrupts the encoder output)."""
+
+    def prop(case):
+        call = ctx.call(ctx.round(case), case.dtype)
+        if not call.ok:
+            return SKIP
+        if not call.mutated:
+            return None
+        return Failure(f"the call modified {', '.join(call.mutated)} in place")
+
+    return search(ctx, "no_mutation", "input-mutated", prop, pinned=False)

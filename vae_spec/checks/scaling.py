@@ -1,0 +1,116 @@
+"""How the output grows with the latent and data sizes: sums double, means stay.
+
+Duplicating every latent column (mu, scale, z, prior along the first latent axis) doubles
+each example's KL under a latent sum and leaves it under a latent mean; duplicating the data
+columns does the same to the reconstruction. For a loss L = R + K (reconstruction plus KL,
+each scaled and batch-reduced linearly), with L0 the loss at q = p (K = 0 exactly):
+
+    latent sum:  L(dup latent) - 2 L + L0 = 0        latent mean: L(dup latent) - L = 0
+    data sum:    L(dup data)   - L - L0 = 0          data mean:   L(dup data)   - L = 0
+
+The observed growth ratio r = (L(dup) - L) / (growth under a sum) tells a sum (r = 1) from
+a mean (r = 0). The bound is the sum of the three evaluations' derived bounds, each weighted
+by its coefficient in the relation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import reference, tolerance
+from ._engine import SKIP, Failure, search
+from .output import shape_ok
+from .registry import register
+
+_LATENT_INPUTS = ("mu", "logvar", "logstd", "std", "var", "z", "eps", "prior_mu", "prior_logvar")
+_DATA_INPUTS = ("x", "x_recon", "dec_logvar", "dec_logscale")
+
+
+def _duplicate(inputs, names):
+    return {k: (np.concatenate([v, v], axis=1) if k in names else v) for k, v in inputs.items()}
+
+
+def _evaluate(ctx, inputs, dtype):
+    call = ctx.call(inputs, dtype)
+    batch = next(iter(inputs.values())).shape[0]
+    if not call.ok or not shape_ok(ctx.target, call.output, batch):
+        return None
+    expected = ctx.expected(inputs)
+    if not tolerance.representable(expected.value, dtype).all() or not np.isfinite(call.output).all():
+        return None
+    limit = tolerance.bound(expected.magnitude, dtype, expected.n_summands)
+    return call.output.reshape(expected.value.shape), limit
+
+
+def _scaling_check(ctx, name, axis_inputs, declared, part, mean_code, zero_kl_is_growth):
+    """Shared body: ``zero_kl_is_growth`` says whether L0 (data) or L - L0 (latent) is the growth."""
+    alone = ctx.target.term in ("kl", "mc_kl", "reconstruction")
+
+    def prop(case):
+        inputs = ctx.round(case)
+        base = _evaluate(ctx, inputs, case.dtype)
+        doubled = _evaluate(ctx, _duplicate(inputs, axis_inputs), case.dtype)
+        if base is None or doubled is None:
+            return SKIP
+        (out, limit), (out_dup, limit_dup) = base, doubled
+        if alone:
+            growth, limit_growth = out, limit
+        else:
+            zeroed = _evaluate(ctx, reference.zero_kl_inputs(ctx.target, inputs), case.dtype)
+            if zeroed is None:
+                return SKIP
+            out_zero, limit_zero = zeroed
+            growth = out_zero if zero_kl_is_growth else out - out_zero
+            limit_growth = limit_zero if zero_kl_is_growth else limit + limit_zero
+        predicted = out + (growth if declared == "sum" else 0.0)
+        error = np.max(np.abs(out_dup - predicted))
+        bound = np.max(limit_dup + limit + (limit_growth if declared == "sum" else 0.0))
+        if error <= bound:
+            return None
+        if np.max(np.abs(growth)) <= np.max(limit_growth):
+            return SKIP  # the term is too small here to tell a sum from a mean
+        ratio = float(np.ravel((out_dup - out) / growth)[np.argmax(np.abs(np.ravel(growth)))])
+        looks_like_mean = abs(ratio) < 0.25
+        message = (
+            f"doubling the {part} size multiplied the {'KL' if part == 'latent' else 'reconstruction'} "
+            f"by {1 + ratio:.4g}: expected {2 if declared == 'sum' else 1} under "
+            f"{'latent' if part == 'latent' else 'data'}={declared!r}"
+            + (" (it behaves as a mean)" if looks_like_mean and declared == "sum" else "")
+        )
+        code = mean_code if looks_like_mean and declared == "sum" else (
+            "kl-formula" if part == "latent" else "recon-formula"
+        )
+        return Failure(message, error=float(error), bound=float(bound), margin=float(error / bound),
+                       output=out_dup, expected=predicted, code=code)
+
+    return search(ctx, name, mean_code, prop, pinned=False)
+
+
+def _latent_applies(target, adapter):
+    if target.term not in ("kl", "loss", "elbo", "mc_kl", "mc_loss"):
+        return f"term {target.term!r} has no KL"
+    if target.latent_shape is not None:
+        return f"latent_shape is fixed to {target.latent_shape}"
+    return None
+
+
+def _data_applies(target, adapter):
+    if target.term not in ("reconstruction", "loss", "elbo", "mc_loss"):
+        return f"term {target.term!r} has no reconstruction"
+    if target.data_shape is not None:
+        return f"data_shape is fixed to {target.data_shape}"
+    return None
+
+
+@register("latent_scaling", "kl-latent-mean", _latent_applies)
+def latent_scaling(ctx):
+    """Duplicated latent columns double the KL under a latent sum and leave it under a mean."""
+    return _scaling_check(ctx, "latent_scaling", _LATENT_INPUTS, ctx.target.convention.latent,
+                          "latent", "kl-latent-mean", zero_kl_is_growth=False)
+
+
+@register("data_scaling", "recon-data-mean", _data_applies)
+def data_scaling(ctx):
+    """Duplicated data columns double the reconstruction under a data sum and leave it under a mean."""
+    return _scaling_check(ctx, "data_scaling", _DATA_INPUTS, ctx.target.convention.data,
+                          "data", "recon-data-mean", zero_kl_is_growth=True)

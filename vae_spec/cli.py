@@ -1,0 +1,121 @@
+"""The ``vae-spec`` command: check, diagnose, demo, selftest.
+
+Exit status: 0 the target conforms (or is an ELBO), 1 it does not, 2 usage or import error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_OK, EXIT_DEPARTS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A command line that cannot run; printed without a traceback, exit 2."""
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not shape or any(s < 1 for s in shape):
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return shape
+
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", help="module:attr or path/to/file.py:attr")
+    parser.add_argument("--framework", required=True,
+                        help="numpy, torch, tensorflow, jax, keras or array-api[:module]")
+    parser.add_argument("--term", default="loss",
+                        help="kl, reconstruction, loss, elbo, mc_kl or mc_loss (default loss)")
+    parser.add_argument("--args", required=True,
+                        help="the function's parameters as canonical names, comma-separated, "
+                             "positional (x_recon,x,mu,logvar) or user=canonical pairs")
+    parser.add_argument("--likelihood", help="bernoulli-probs, bernoulli-logits, gaussian, ...")
+    parser.add_argument("--posterior", help="logvar, logstd, std or var (default: from --args)")
+    parser.add_argument("--data-shape", type=_shape, help="trailing data shape, e.g. 1,28,28")
+    parser.add_argument("--latent-shape", type=_shape, help="trailing latent shape, e.g. 20")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _parse_args_option(text: str):
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if any("=" in p for p in parts):
+        if not all("=" in p for p in parts):
+            raise UsageError("--args: use all positional names or all user=canonical pairs")
+        return dict(tuple(s.strip() for s in p.split("=", 1)) for p in parts)
+    return tuple(parts)
+
+
+def _build_target(options, convention=None):
+    from .target import Target, load_callable
+
+    fn = load_callable(options.target)
+    kwargs = dict(
+        fn=fn, framework=options.framework, term=options.term,
+        args=_parse_args_option(options.args), likelihood=options.likelihood,
+        posterior=options.posterior, data_shape=options.data_shape,
+        latent_shape=options.latent_shape, name=options.target,
+    )
+    if convention is not None:
+        kwargs["convention"] = convention
+    return Target(**kwargs)
+
+
+def _cmd_check(options) -> int:
+    from .runner import check
+    from .spec.objective import Convention
+
+    convention = Convention(
+        data=options.data, latent=options.latent, batch=options.batch, beta=options.beta,
+        scale=options.scale, constants=not options.no_constants,
+    )
+    target = _build_target(options, convention)
+    report = check(target, max_examples=options.max_examples, seed=options.seed,
+                   profile=options.profile, raise_on_failure=False)
+    print(report.to_json() if options.json else report.to_text())
+    return EXIT_OK if report.passed else EXIT_DEPARTS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vae-spec", description="Is your VAE loss the ELBO? Check a claim or diagnose a loss.",
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="{check,diagnose,demo,selftest}")
+    check_parser = verbs.add_parser("check", help="verify a declared claim; exit 1 if it departs")
+    _add_target_options(check_parser)
+    check_parser.add_argument("--batch", default="mean", choices=("mean", "sum", "none"))
+    check_parser.add_argument("--latent", default="sum", choices=("sum", "mean"))
+    check_parser.add_argument("--data", default="sum", choices=("sum", "mean"))
+    check_parser.add_argument("--beta", type=float, default=1.0)
+    check_parser.add_argument("--scale", type=float, default=1.0)
+    check_parser.add_argument("--no-constants", action="store_true",
+                              help="the loss drops the likelihood's normalizing constants")
+    check_parser.add_argument("--max-examples", type=int, help="cases per check")
+    check_parser.add_argument("--seed", type=int, help="search seed (default 0)")
+    check_parser.add_argument("--profile", choices=("vae-dev", "vae-ci", "vae-thorough"))
+    check_parser.set_defaults(run=_cmd_check)
+    return parser
+
+
+def main(argv=None) -> int:
+    from .frameworks.base import FrameworkNotInstalled
+    from .target import TargetError
+
+    parser = build_parser()
+    options = parser.parse_args(argv)
+    if options.verb is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return options.run(options)
+    except (UsageError, TargetError, FrameworkNotInstalled, ValueError) as exc:
+        print(f"vae-spec {options.verb}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

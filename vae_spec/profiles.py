@@ -1,0 +1,34 @@
+"""Search profiles: how many cases each check draws, and whether the search is derandomized.
+
+``vae-dev`` is fast, ``vae-ci`` (the default) is derandomized for reproducible CI runs, and
+``vae-thorough`` draws many cases. The same names are registered as hypothesis settings
+profiles (not loaded), for tests that use hypothesis directly.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+PROFILES = {
+    "vae-dev": {"max_examples": 15, "derandomize": False},
+    "vae-ci": {"max_examples": 40, "derandomize": True},
+    "vae-thorough": {"max_examples": 400, "derandomize": False},
+}
+DEFAULT_PROFILE = "vae-ci"
+
+
+def resolve(profile: str | None) -> dict:
+    """The settings of a named profile; ValueError naming the known ones otherwise."""
+    name = profile or DEFAULT_PROFILE
+    if name not in PROFILES:
+        raise ValueError(f"profile: unknown profile {name!r}; expected one of {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+def register_hypothesis_profiles() -> None:
+    """Register the profiles with hypothesis (without loading any)."""
+    for name, values in PROFILES.items():
+        settings.register_profile(
+            name, max_examples=values["max_examples"], derandomize=values["derandomize"],
+            deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow],
+        )

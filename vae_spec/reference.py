@@ -1,0 +1,314 @@
+"""What a target's output and gradients must be: the spec evaluated under the target's claim.
+
+For a case (canonical inputs in float64, already rounded to the case dtype) this module gives
+the expected output, the magnitude M that scales a correct implementation's rounding error
+(see :mod:`vae_spec.tolerance`), the number of summands, and the analytic gradient of
+sum(output) with respect to each differentiable input, with its own magnitude.
+
+Per example b the claim is
+
+    reconstruction_b = reduce_data_k  -log p(x_bk | x_recon_bk)
+    kl_b             = reduce_latent_j KL_bj          (or log q(z_b) - log p(z_b) for mc terms)
+    loss             = scale * reduce_batch_b (reconstruction_b + beta * kl_b)
+
+with kl and reconstruction terms scaled by ``scale`` alone and ``elbo`` = -loss.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import spec
+from .spec.objective import Convention
+
+#: canonical inputs the gradient check differentiates with respect to (x is data)
+DIFFERENTIABLE = (
+    "x_recon", "mu", "logvar", "logstd", "std", "var", "z",
+    "prior_mu", "prior_logvar", "dec_logvar", "dec_logscale",
+)
+SUMMANDS_PER_ELEMENT = 4  # the textbook element terms have at most four summands
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The spec's output for one case, with what bounds a correct implementation's error."""
+
+    value: np.ndarray  # () for batch mean or sum, (B,) for none
+    magnitude: np.ndarray  # same shape: the reduced sum of |summands|
+    n_summands: int
+    reconstruction: np.ndarray | None  # (B,) per-example terms before batch reduction
+    kl: np.ndarray | None
+
+
+def expected(target, inputs: dict[str, np.ndarray]) -> Expected:
+    """The spec's value of ``target``'s term on ``inputs``."""
+    convention = target.convention
+    recon = recon_mag = kl = kl_mag = None
+    n = 0
+    if target.term in ("reconstruction", "loss", "elbo", "mc_loss"):
+        recon, recon_mag = _reconstruction(target, inputs)
+        n += inputs["x"].size
+    if target.term in ("kl", "loss", "elbo"):
+        kl, kl_mag = _kl(target, inputs)
+        n += inputs["mu"].size
+    if target.term in ("mc_kl", "mc_loss"):
+        kl, kl_mag = _mc_kl(target, inputs)
+        n += inputs["mu"].size
+    if target.term in ("kl", "mc_kl"):
+        per_example, per_magnitude = kl, kl_mag
+    elif target.term == "reconstruction":
+        per_example, per_magnitude = recon, recon_mag
+    else:
+        per_example = recon + convention.beta * kl
+        per_magnitude = recon_mag + convention.beta * kl_mag
+    value = convention.scale * spec.reduce_batch(per_example, convention.batch)
+    magnitude = convention.scale * spec.reduce_batch(per_magnitude, convention.batch)
+    if target.term == "elbo":
+        value = -value
+    return Expected(
+        value=np.asarray(value, dtype=np.float64),
+        magnitude=np.asarray(magnitude, dtype=np.float64),
+        n_summands=max(n, 1) * SUMMANDS_PER_ELEMENT,
+        reconstruction=recon,
+        kl=kl,
+    )
+
+
+def expected_grad(target, inputs: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """d(sum of output)/d(input) and its magnitude, for each differentiable bound input."""
+    convention = target.convention
+    batch = inputs["x" if "x" in inputs else "mu"].shape[0]
+    weight = convention.scale / batch if convention.batch == "mean" else convention.scale
+    if target.term == "elbo":
+        weight = -weight
+    grads: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def add(name, grad, magnitude, factor):
+        grad = np.asarray(grad, dtype=np.float64) * factor
+        magnitude = np.abs(np.asarray(magnitude, dtype=np.float64) * factor)
+        if name in grads:
+            grads[name] = (grads[name][0] + grad, grads[name][1] + magnitude)
+        else:
+            grads[name] = (grad, magnitude)
+
+    kl_factor = weight * (convention.beta if target.term not in ("kl", "mc_kl") else 1.0)
+    if target.term in ("reconstruction", "loss", "elbo", "mc_loss"):
+        x = inputs["x"]
+        data_factor = weight / _count(x) if convention.data == "mean" else weight
+        for name, (g, m) in _reconstruction_grad(target, inputs).items():
+            add(name, g, m, data_factor)
+    if target.term in ("kl", "loss", "elbo"):
+        latent_factor = kl_factor / _count(inputs["mu"]) if convention.latent == "mean" else kl_factor
+        for name, (g, m) in _kl_grad(target, inputs).items():
+            add(name, g, m, latent_factor)
+    if target.term in ("mc_kl", "mc_loss"):
+        latent_factor = kl_factor / _count(inputs["mu"]) if convention.latent == "mean" else kl_factor
+        for name, (g, m) in _mc_kl_grad(target, inputs).items():
+            add(name, g, m, latent_factor)
+    return {name: _fit(value, inputs[name]) for name, value in grads.items() if name in inputs}
+
+
+def zero_kl_inputs(target, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``inputs`` with q(z|x) set equal to the prior, so the KL term is exactly 0."""
+    out = dict(inputs)
+    if target.has_prior:
+        out["mu"] = np.broadcast_to(inputs["prior_mu"], inputs["mu"].shape).copy()
+        logvar = np.broadcast_to(inputs["prior_logvar"], inputs["mu"].shape)
+        out[target.posterior] = _from_logvar(logvar, target.posterior)
+    else:
+        out["mu"] = np.zeros_like(inputs["mu"])
+        out[target.posterior] = _from_logvar(np.zeros_like(inputs["mu"]), target.posterior)
+    return out
+
+
+# -- terms ------------------------------------------------------------------------------------
+def _reconstruction(target, inputs):
+    convention: Convention = target.convention
+    params = _likelihood_params(target, inputs)
+    elementwise = -spec.log_likelihood_elementwise(
+        inputs["x"], inputs["x_recon"], target.likelihood, constants=convention.constants, **params
+    )
+    magnitude = spec.log_likelihood_magnitude(
+        inputs["x"], inputs["x_recon"], target.likelihood, constants=convention.constants, **params
+    )
+    return (spec.reduce_example(elementwise, convention.data),
+            spec.reduce_example(magnitude, convention.data))
+
+
+def _kl(target, inputs):
+    how = target.convention.latent
+    mu, scale = inputs["mu"], inputs[target.posterior]
+    if target.has_prior:
+        logvar = spec.scale_to_logvar(scale, target.posterior)
+        prior = _prior(inputs)
+        elementwise = spec.kl_diagonal_elementwise(mu, logvar, *prior)
+        magnitude = spec.kl_diagonal_magnitude(mu, logvar, *prior)
+    else:
+        elementwise = spec.kl_standard_normal_elementwise(mu, scale, target.posterior)
+        magnitude = spec.kl_standard_normal_magnitude(mu, scale, target.posterior)
+    return spec.reduce_example(elementwise, how), spec.reduce_example(magnitude, how)
+
+
+def _mc_kl(target, inputs):
+    """log q(z|x) - log p(z) = sum_j [ (lp - lq)/2 - (z-mu)^2/(2 vq) + (z-mp)^2/(2 vp) ]."""
+    z, mu = inputs["z"], inputs["mu"]
+    logvar = spec.scale_to_logvar(inputs[target.posterior], target.posterior)
+    prior_mu, prior_logvar = _prior(inputs) if target.has_prior else (0.0, 0.0)
+    per_example = spec.mc_kl(
+        z, mu, inputs[target.posterior], posterior=target.posterior,
+        prior_mu=inputs.get("prior_mu"), prior_logvar=inputs.get("prior_logvar"),
+    )
+    magnitude = (
+        0.5 * (np.abs(logvar) + np.abs(prior_logvar))
+        + (z - mu) ** 2 * np.exp(-logvar) * (0.5 + (np.abs(z) + np.abs(mu)) / np.maximum(np.abs(z - mu), 1e-300))
+        + (z - prior_mu) ** 2 * np.exp(-np.asarray(prior_logvar)) * 0.5
+        + (np.abs(z) + np.abs(prior_mu)) * np.abs(z - prior_mu) * np.exp(-np.asarray(prior_logvar))
+    )
+    if target.convention.latent == "mean":
+        per_example = per_example / _count(mu)
+    return per_example, spec.reduce_example(magnitude, target.convention.latent)
+
+
+# -- gradients --------------------------------------------------------------------------------
+def _reconstruction_grad(target, inputs):
+    """Gradients of the per-element negative log-likelihood and their magnitudes."""
+    params = _likelihood_params(target, inputs)
+    grads = spec.log_likelihood_grad(
+        inputs["x"], inputs["x_recon"], target.likelihood,
+        constants=target.convention.constants, **params,
+    )
+    likelihood = spec.parse_likelihood(target.likelihood)
+    x, r = inputs["x"], inputs["x_recon"]
+    out = {}
+    for name, g in grads.items():
+        out[name] = (-np.asarray(g), _likelihood_grad_magnitude(likelihood, name, x, r, params, g))
+    return out
+
+
+def _likelihood_grad_magnitude(likelihood, name, x, r, params, grad):
+    """Sum of |summands| of each analytic derivative of log p (see tolerance's derivation)."""
+    grad = np.abs(np.asarray(grad, dtype=np.float64))
+    family, param = likelihood.family, likelihood.parameterization
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if family == "bernoulli" and param == "probs":
+            return x / r + (1 - x) / (1 - r)
+        if family == "bernoulli":
+            return x + 1 / (1 + np.exp(-r))
+        if family == "continuous-bernoulli":
+            lam = r if param == "probs" else 1 / (1 + np.exp(-r))
+            base = x / lam + (1 - x) / (1 - lam) if param == "probs" else x + lam
+            # the normalizer's derivative cancels as lambda -> 1/2 at rate 1/(1 - 2 lambda)^2
+            return base + grad + 1 / np.maximum((1 - 2 * lam) ** 2, 1e-300)
+        if family == "gaussian":
+            variance = np.exp(params["dec_logvar"]) if likelihood.learned else likelihood.variance
+            spread = (np.abs(x) + np.abs(r)) * np.abs(x - r) / variance
+            if name == "dec_logvar":
+                return 0.5 + spread
+            return (np.abs(x) + np.abs(r)) / variance
+        scale = np.exp(params["dec_logscale"]) if likelihood.learned else likelihood.scale
+        if name == "dec_logscale":
+            return 1 + (np.abs(x) + np.abs(r)) / scale
+        return 1 / scale + grad
+
+
+def _kl_grad(target, inputs):
+    mu, scale, posterior = inputs["mu"], inputs[target.posterior], target.posterior
+    if not target.has_prior:
+        d_mu, d_scale = spec.kl_standard_normal_grad(mu, scale, posterior)
+        return {"mu": (d_mu, np.abs(mu)), posterior: (d_scale, _scale_grad_magnitude(scale, posterior))}
+    logvar = spec.scale_to_logvar(scale, posterior)
+    prior_mu, prior_logvar = _prior(inputs)
+    grads = spec.kl_diagonal_grad(mu, logvar, prior_mu, prior_logvar)
+    ratio = np.exp(logvar - prior_logvar)
+    spread = (np.abs(mu) + np.abs(prior_mu)) * np.exp(-prior_logvar)
+    d_logvar_d_scale = _dlogvar_dscale(scale, posterior)
+    return {
+        "mu": (grads["mu_q"], spread),
+        posterior: (grads["logvar_q"] * d_logvar_d_scale, 0.5 * (ratio + 1) * np.abs(d_logvar_d_scale)),
+        "prior_mu": (grads["mu_p"], spread),
+        "prior_logvar": (grads["logvar_p"], 0.5 * (1 + ratio + (mu - prior_mu) ** 2 * np.exp(-prior_logvar))),
+    }
+
+
+def _mc_kl_grad(target, inputs):
+    """d/d(z, mu, scale, prior) of (lp - lq)/2 - (z-mu)^2/(2 vq) + (z-mp)^2/(2 vp)."""
+    z, mu, scale, posterior = inputs["z"], inputs["mu"], inputs[target.posterior], target.posterior
+    logvar = spec.scale_to_logvar(scale, posterior)
+    prior_mu, prior_logvar = _prior(inputs) if target.has_prior else (np.zeros_like(mu), np.zeros_like(mu))
+    inv_q, inv_p = np.exp(-logvar), np.exp(-prior_logvar)
+    dq, dp = (z - mu) * inv_q, (z - prior_mu) * inv_p
+    spread_q = (np.abs(z) + np.abs(mu)) * inv_q
+    spread_p = (np.abs(z) + np.abs(prior_mu)) * inv_p
+    d_logvar = -0.5 + 0.5 * (z - mu) * dq
+    d_logvar_d_scale = _dlogvar_dscale(scale, posterior)
+    out = {
+        "z": (dp - dq, spread_q + spread_p),
+        "mu": (dq, spread_q),
+        posterior: (d_logvar * d_logvar_d_scale,
+                     (0.5 + 0.5 * np.abs(z - mu) * spread_q) * np.abs(d_logvar_d_scale)),
+    }
+    if target.has_prior:
+        out["prior_mu"] = (-dp, spread_p)
+        out["prior_logvar"] = (0.5 - 0.5 * (z - prior_mu) * dp, 0.5 + 0.5 * np.abs(z - prior_mu) * spread_p)
+    return out
+
+
+def _scale_grad_magnitude(scale, posterior):
+    if posterior == "logvar":
+        return 0.5 * (np.exp(scale) + 1)
+    if posterior == "logstd":
+        return np.exp(2 * scale) + 1
+    if posterior == "std":
+        return scale + 1 / scale
+    return 0.5 * (1 + 1 / scale)
+
+
+def _dlogvar_dscale(scale, posterior):
+    if posterior == "logvar":
+        return np.ones_like(scale)
+    if posterior == "logstd":
+        return np.full_like(scale, 2.0)
+    if posterior == "std":
+        return 2 / scale
+    return 1 / scale
+
+
+def _from_logvar(logvar, posterior):
+    if posterior == "logvar":
+        return np.array(logvar, dtype=np.float64)
+    if posterior == "logstd":
+        return logvar / 2
+    if posterior == "std":
+        return np.exp(logvar / 2)
+    return np.exp(logvar)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _likelihood_params(target, inputs):
+    learned = spec.parse_likelihood(target.likelihood).learned
+    return {learned: inputs[learned]} if learned else {}
+
+
+def _prior(inputs):
+    shape = inputs["mu"].shape
+    return (np.broadcast_to(inputs["prior_mu"], shape), np.broadcast_to(inputs["prior_logvar"], shape))
+
+
+def _count(array) -> int:
+    return int(math.prod(array.shape[1:]))
+
+
+def _fit(value, like):
+    """Sum a gradient over axes where the input was broadcast (a shared prior or variance)."""
+    grad, magnitude = value
+    shape = np.shape(like)
+    while grad.ndim > len(shape):
+        grad, magnitude = grad.sum(axis=0), magnitude.sum(axis=0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis=axis, keepdims=True)
+            magnitude = magnitude.sum(axis=axis, keepdims=True)
+    return grad, magnitude

@@ -1,0 +1,107 @@
+"""check(target) -> Report: run every applicable check and collect the results."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from . import profiles
+from .checks import CHECKS, Context
+from .frameworks.base import get_adapter
+from .report import CheckResult, Report
+from .target import Target, TargetError
+
+DEFAULT_DTYPES = ("float32", "float64")
+
+
+class ConformanceError(AssertionError):
+    """A target does not compute what it claims; ``.report`` holds every check's result."""
+
+    def __init__(self, report: Report):
+        super().__init__(report.to_text())
+        self.report = report
+
+
+def describe_claim(target: Target) -> str:
+    """The claim in words: term, likelihood, posterior and convention."""
+    c = target.convention
+    parts = [target.term]
+    if target.uses_likelihood:
+        parts.append(f"likelihood={target.likelihood}")
+    if target.uses_posterior:
+        parts.append(f"posterior={target.posterior}")
+    parts.append(f"data={c.data} latent={c.latent} batch={c.batch} beta={c.beta:g} scale={c.scale:g}"
+                 + ("" if c.constants else " constants dropped"))
+    return ", ".join(parts)
+
+
+def check_dtypes(target: Target, adapter) -> tuple[str, ...]:
+    """The dtypes to check in: the target's, else float32 and float64 where supported."""
+    supported = adapter.dtypes()
+    wanted = target.dtypes or tuple(d for d in DEFAULT_DTYPES if d in supported)
+    missing = [d for d in wanted if d not in supported]
+    if missing:
+        raise TargetError(
+            f"dtypes: {target.framework} does not compute in {', '.join(missing)} "
+            f"(it supports {', '.join(supported)})"
+        )
+    return wanted
+
+
+def check(
+    target: Target,
+    *,
+    max_examples: int | None = None,
+    seed: int | None = None,
+    profile: str | None = None,
+    checks: tuple[str, ...] | None = None,
+    raise_on_failure: bool = True,
+) -> Report:
+    """Check that ``target`` computes its declared term; raise ConformanceError if not.
+
+    Every applicable check draws ``max_examples`` cases (the profile's number by default)
+    from a search seeded with ``seed``. Left out, the seed is 0 under a derandomized profile
+    (the default ``vae-ci``) and drawn at random otherwise; the report records it, so
+    ``check(target, seed=report.seed)`` reproduces any run. ``checks`` selects
+    checks by name. With ``raise_on_failure=False`` the report is returned either way.
+    """
+    if not isinstance(target, Target):
+        raise TypeError(f"check: expected a vae_spec.Target, got {type(target).__name__}")
+    if target.uses_likelihood and target.likelihood is None:
+        raise TargetError(f"likelihood: check needs the likelihood of term {target.term!r} declared")
+    settings = profiles.resolve(profile)
+    names = tuple(checks) if checks else tuple(CHECKS)
+    unknown = [n for n in names if n not in CHECKS]
+    if unknown:
+        raise ValueError(f"checks: unknown check(s) {', '.join(unknown)}; expected any of {', '.join(CHECKS)}")
+    adapter = get_adapter(target.framework)
+    ctx = Context(
+        target=target, adapter=adapter, dtypes=check_dtypes(target, adapter),
+        max_examples=max_examples or settings["max_examples"],
+        seed=_seed(seed, settings),
+    )
+    start = time.perf_counter()
+    report = Report(target=target.name, framework=target.framework, claim=describe_claim(target),
+                    seed=ctx.seed)
+    for name in names:
+        spec = CHECKS[name]
+        reason = spec.applies(target, adapter)
+        if reason:
+            report.checks.append(CheckResult(name, "skip", reason))
+            continue
+        try:
+            result = spec.run(ctx)
+        except Exception as exc:  # a defect in a check must not hide the other checks
+            result = CheckResult(name, "error", f"the check crashed: {type(exc).__name__}: {exc}",
+                                 code=spec.code)
+        report.checks.append(result)
+    report.seconds = time.perf_counter() - start
+    if raise_on_failure and not report.passed:
+        raise ConformanceError(report)
+    return report
+
+
+def _seed(seed, settings) -> int:
+    if seed is not None:
+        return int(seed)
+    return 0 if settings["derandomize"] else random.randrange(2**32)

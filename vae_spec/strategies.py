@@ -1,0 +1,203 @@
+"""Hypothesis strategies for conformance cases: shapes, dtypes, value regimes, inputs.
+
+A :class:`Case` holds float64 input arrays by canonical name, the dtype the function is called
+in and the value regime they were drawn from. Small cases are element-wise hypothesis arrays,
+so a failure shrinks to a minimal counterexample; cases with more than ``SMALL_ELEMENTS``
+elements in an array draw their values from a seeded numpy generator (the seed shrinks).
+
+Regimes (every range is clipped to what the dtype represents without overflow of the terms):
+
+* ``typical``: mu in [-3, 3], logvar in [-3, 3], probabilities in [0.01, 0.99], logits in
+  [-5, 5], means in [-3, 3]: the term dominates its rounding error, so wrong formulas show;
+* ``near-prior``: mu and logvar within 1e-3 of 0 (KL ~ 1e-7): where naive forms cancel;
+* ``wide``: logvar within +-30, mu within +-20, logits within +-50, probabilities within
+  1e-6 of 0 and 1 (each narrowed for float16 so that exp(logvar) and mu^2 stay finite).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from .spec.likelihoods import parse_likelihood
+
+REGIMES = ("typical", "near-prior", "wide")
+SMALL_ELEMENTS = 48  # arrays up to this size are drawn element-wise (shrinkable)
+MAX_BATCH = 6
+
+
+@dataclass(frozen=True)
+class Case:
+    """One set of inputs for a target: float64 arrays, to be rounded to ``dtype``."""
+
+    inputs: dict[str, np.ndarray] = field(hash=False)
+    dtype: str
+    regime: str
+
+    @property
+    def batch_size(self) -> int:
+        return next(iter(self.inputs.values())).shape[0]
+
+    def describe(self) -> str:
+        shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in self.inputs.items())
+        return f"{self.dtype}, {self.regime}: {shapes}"
+
+
+# -- shapes ---------------------------------------------------------------------------------
+def batch_sizes(max_size: int = MAX_BATCH) -> st.SearchStrategy[int]:
+    """Batch sizes from 1 (the smallest, where shrinking goes) to ``max_size``."""
+    return st.integers(1, max_size)
+
+
+def latent_shapes() -> st.SearchStrategy[tuple[int, ...]]:
+    """(d,) with d from 1, or a small convolutional latent (C, H, W)."""
+    return st.one_of(
+        st.tuples(st.integers(1, 12)),
+        st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+    )
+
+
+def data_shapes() -> st.SearchStrategy[tuple[int, ...]]:
+    """(D,), (C, H, W), (H, W, C) and (T, F) data shapes, small."""
+    return st.one_of(
+        st.tuples(st.integers(1, 16)),
+        st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4)),
+        st.tuples(st.integers(1, 4), st.integers(1, 4), st.just(3)),
+        st.tuples(st.integers(1, 5), st.integers(1, 4)),
+    )
+
+
+@st.composite
+def layouts(draw, latent_shape=None, data_shape=None, max_batch: int = MAX_BATCH):
+    """(B, latent shape, data shape) with B, d and D pairwise different (B = 1 always allowed).
+
+    Distinct sizes make axis mix-ups (a sum over the batch instead of the latent axis, a
+    (B, 1) term broadcast against (B,)) change the result instead of cancelling out.
+    """
+    latent = latent_shape or draw(latent_shapes())
+    data = data_shape or draw(
+        data_shapes().filter(lambda shape: math.prod(shape) != math.prod(latent) or latent_shape)
+    )
+    sizes = {math.prod(latent), math.prod(data)}
+    batch = draw(batch_sizes(max_batch).filter(lambda b: b == 1 or b not in sizes))
+    return batch, latent, data
+
+
+# -- values ---------------------------------------------------------------------------------
+def _limit(dtype: str, wide: float, half: float) -> float:
+    return half if dtype == "float16" else wide
+
+
+def value_range(name: str, regime: str, dtype: str, likelihood=None) -> tuple[float, float]:
+    """The interval an input is drawn from in a regime and dtype."""
+    if name in ("mu", "prior_mu"):
+        return {"typical": (-3.0, 3.0), "near-prior": (-1e-3, 1e-3),
+                "wide": (-_limit(dtype, 20.0, 8.0), _limit(dtype, 20.0, 8.0))}[regime]
+    if name in ("logvar", "prior_logvar"):
+        return {"typical": (-3.0, 3.0), "near-prior": (-1e-3, 1e-3),
+                "wide": (-_limit(dtype, 30.0, 7.0), _limit(dtype, 30.0, 7.0))}[regime]
+    if name == "logstd":
+        low, high = value_range("logvar", regime, dtype)
+        return low / 2, high / 2
+    if name in ("std", "var"):
+        low, high = value_range("logvar", regime, dtype)
+        half = 0.5 if name == "std" else 1.0
+        return math.exp(low * half), math.exp(high * half)
+    if name in ("z", "eps"):
+        return (-3.0, 3.0) if regime != "wide" else (-10.0, 10.0)
+    if name in ("dec_logvar", "dec_logscale"):
+        return (-2.0, 2.0) if regime != "wide" else (-_limit(dtype, 10.0, 5.0), _limit(dtype, 10.0, 5.0))
+    if name == "x":
+        if likelihood is not None and likelihood.family in ("bernoulli", "continuous-bernoulli"):
+            return 0.0, 1.0
+        return (-3.0, 3.0) if regime != "wide" else (-30.0, 30.0)
+    if name == "x_recon":
+        if likelihood is None or likelihood.parameterization == "mean":
+            return (-3.0, 3.0) if regime != "wide" else (-30.0, 30.0)
+        if likelihood.parameterization == "logits":
+            return (-5.0, 5.0) if regime != "wide" else (-_limit(dtype, 50.0, 10.0), _limit(dtype, 50.0, 10.0))
+        edge = {"float64": 1e-6, "float32": 1e-6, "bfloat16": 1e-2, "float16": 1e-3}[dtype]
+        return (0.01, 0.99) if regime != "wide" else (edge, 1 - edge)
+    raise ValueError(f"no value range for input {name!r}")
+
+
+def _elements(low: float, high: float) -> st.SearchStrategy[float]:
+    return st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+
+def _binary_or_soft(binary: bool) -> st.SearchStrategy[float]:
+    return st.sampled_from([0.0, 1.0]) if binary else _elements(0.0, 1.0)
+
+
+def _array(draw, shape, elements, generate) -> np.ndarray:
+    if math.prod(shape) <= SMALL_ELEMENTS:
+        return draw(hnp.arrays(np.float64, shape, elements=elements))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return generate(rng, shape)
+
+
+def _uniform(low, high):
+    return lambda rng, shape: rng.uniform(low, high, size=shape)
+
+
+def input_shape(name: str, batch: int, latent: tuple, data: tuple) -> tuple[int, ...]:
+    """The shape of a canonical input for batch size B, latent and data shapes."""
+    if name in ("x", "x_recon", "dec_logvar", "dec_logscale"):
+        return (batch, *data)
+    return (batch, *latent)
+
+
+@st.composite
+def cases(draw, target, dtypes, regimes=REGIMES, max_batch: int = MAX_BATCH):
+    """A :class:`Case` for ``target`` in one of ``dtypes``."""
+    dtype = draw(st.sampled_from(tuple(dtypes)))
+    regime = draw(st.sampled_from(tuple(regimes)))
+    batch, latent, data = draw(layouts(target.latent_shape, target.data_shape, max_batch))
+    likelihood = parse_likelihood(target.likelihood) if target.likelihood else None
+    inputs = {}
+    for name in target.canonical_args:
+        shape = input_shape(name, batch, latent, data)
+        low, high = value_range(name, regime, dtype, likelihood)
+        if name == "x" and low == 0.0 and high == 1.0:
+            binary = draw(st.booleans())
+            generate = (lambda rng, s: rng.integers(0, 2, size=s).astype(np.float64)) if binary \
+                else _uniform(0.0, 1.0)
+            inputs[name] = _array(draw, shape, _binary_or_soft(binary), generate)
+        else:
+            inputs[name] = _array(draw, shape, _elements(low, high), _uniform(low, high))
+    return Case(inputs=inputs, dtype=dtype, regime=regime)
+
+
+def classic_cases(target, dtype: str) -> list[Case]:
+    """The pinned cases: batch 1 with d 1; logvar exactly 0 with mu != 0; mu = 0."""
+    likelihood = parse_likelihood(target.likelihood) if target.likelihood else None
+    latent = target.latent_shape or (1,)
+    data = target.data_shape or (3,)
+    out = []
+    for mu, scale_logvar in ((0.7, 0.0), (0.0, 0.6), (1.5, -1.2)):
+        inputs = {}
+        for name in target.canonical_args:
+            shape = input_shape(name, 1, latent, data)
+            low, high = value_range(name, "typical", dtype, likelihood)
+            if name in ("mu",):
+                value = np.full(shape, mu)
+            elif name == "logvar":
+                value = np.full(shape, scale_logvar)
+            elif name == "logstd":
+                value = np.full(shape, scale_logvar / 2)
+            elif name == "std":
+                value = np.full(shape, math.exp(scale_logvar / 2))
+            elif name == "var":
+                value = np.full(shape, math.exp(scale_logvar))
+            elif name == "x" and low == 0.0 and high == 1.0:
+                value = (np.arange(math.prod(shape)).reshape(shape) % 2).astype(np.float64)
+            else:
+                value = np.linspace(low + (high - low) * 0.3, high - (high - low) * 0.3,
+                                    math.prod(shape)).reshape(shape)
+            inputs[name] = value
+        out.append(Case(inputs=inputs, dtype=dtype, regime="typical"))
+    return out

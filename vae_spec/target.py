@@ -1,0 +1,284 @@
+"""Target: a user's callable, how to call it, and what it claims to compute."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import math
+import pathlib
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from .frameworks.base import DTYPES, framework_of
+from .spec.gaussian import POSTERIORS
+from .spec.likelihoods import parse_likelihood
+from .spec.objective import Convention
+
+#: every input a loss may take, by its canonical name
+CANONICAL_ARGS = (
+    "x", "x_recon", "mu", "logvar", "logstd", "std", "var", "z", "eps",
+    "prior_mu", "prior_logvar", "dec_logvar", "dec_logscale",
+)
+
+#: what a target can compute
+TERMS = ("kl", "reconstruction", "loss", "elbo", "mc_kl", "mc_loss")
+
+# canonical inputs each term needs; "scale" stands for the posterior's scale input
+_REQUIRED = {
+    "kl": ("mu", "scale"),
+    "reconstruction": ("x", "x_recon"),
+    "loss": ("x", "x_recon", "mu", "scale"),
+    "elbo": ("x", "x_recon", "mu", "scale"),
+    "mc_kl": ("z", "mu", "scale"),
+    "mc_loss": ("x", "x_recon", "z", "mu", "scale"),
+}
+_USES_LIKELIHOOD = ("reconstruction", "loss", "elbo", "mc_loss")
+_USES_POSTERIOR = ("kl", "loss", "elbo", "mc_kl", "mc_loss")
+
+
+class TargetError(ValueError):
+    """A target that cannot be checked as declared; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A user function and its claim.
+
+    ``args`` lists the function's positional parameters as canonical names, or maps the
+    function's parameter names to canonical names (called by keyword). ``data_shape`` and
+    ``latent_shape`` fix the trailing shapes (batch excluded) that cases are drawn with.
+    ``dtypes`` are the floating dtypes to check in (default: float32, and float64 where the
+    framework computes in it). ``likelihood`` may be left out for :func:`diagnose`, which
+    infers it; :func:`check` needs it for every term with a reconstruction.
+    """
+
+    fn: Callable
+    framework: str = "numpy"
+    term: str = "loss"
+    args: tuple[str, ...] | Mapping[str, str] = ("x_recon", "x", "mu", "logvar")
+    likelihood: str | None = None
+    posterior: str | None = None
+    convention: Convention = field(default_factory=Convention)
+    data_shape: tuple[int, ...] | None = None
+    latent_shape: tuple[int, ...] | None = None
+    dtypes: tuple[str, ...] | None = None
+    device: str | None = None
+    name: str | None = None
+
+    def __post_init__(self):
+        if not callable(self.fn):
+            raise TargetError(f"fn: expected a callable, got {type(self.fn).__name__}")
+        try:
+            framework_of(self.framework)
+        except ValueError as exc:
+            raise TargetError(str(exc)) from None
+        if self.term not in TERMS:
+            raise TargetError(f"term: unknown term {self.term!r}; expected one of {', '.join(TERMS)}")
+        object.__setattr__(self, "args", _normalize_args(self.args))
+        object.__setattr__(self, "posterior", _resolve_posterior(self.posterior, self.canonical_args))
+        if self.likelihood is not None:
+            try:
+                parse_likelihood(self.likelihood)
+            except ValueError as exc:
+                raise TargetError(f"likelihood: {exc}") from None
+        if not isinstance(self.convention, Convention):
+            raise TargetError(
+                f"convention: expected a vae_spec.Convention, got {type(self.convention).__name__}"
+            )
+        object.__setattr__(self, "data_shape", _shape("data_shape", self.data_shape))
+        object.__setattr__(self, "latent_shape", _shape("latent_shape", self.latent_shape))
+        if self.dtypes is not None:
+            dtypes = (self.dtypes,) if isinstance(self.dtypes, str) else tuple(self.dtypes)
+            for dtype in dtypes:
+                if dtype not in DTYPES:
+                    raise TargetError(f"dtypes: unknown dtype {dtype!r}; expected any of {', '.join(DTYPES)}")
+            object.__setattr__(self, "dtypes", dtypes)
+        self._check_required_args()
+        if self.name is None:
+            object.__setattr__(self, "name", _default_name(self.fn))
+
+    # -- what the engine asks of a target -------------------------------------------------
+    @property
+    def canonical_args(self) -> tuple[str, ...]:
+        """The canonical names the function takes, in call order."""
+        return tuple(self.args.values()) if isinstance(self.args, Mapping) else self.args
+
+    @property
+    def scale_arg(self) -> str:
+        """The canonical name of the posterior's scale input (logvar, logstd, std or var)."""
+        return self.posterior
+
+    @property
+    def uses_likelihood(self) -> bool:
+        return self.term in _USES_LIKELIHOOD
+
+    @property
+    def uses_posterior(self) -> bool:
+        return self.term in _USES_POSTERIOR
+
+    @property
+    def has_prior(self) -> bool:
+        return "prior_mu" in self.canonical_args or "prior_logvar" in self.canonical_args
+
+    def bind(self, inputs: Mapping[str, object]) -> Callable[..., object]:
+        """A function of canonical keyword arguments that calls ``fn`` as declared."""
+        fn, args = self.fn, self.args
+        if isinstance(args, Mapping):
+            def call(**canonical):
+                return fn(**{user: canonical[name] for user, name in args.items()})
+        else:
+            def call(**canonical):
+                return fn(*(canonical[name] for name in args))
+        return call
+
+    def _check_required_args(self):
+        have = set(self.canonical_args)
+        for name in _REQUIRED[self.term]:
+            needed = self.posterior if name == "scale" else name
+            if needed not in have:
+                raise TargetError(
+                    f"args: term {self.term!r} needs the input {needed!r}, which args does not "
+                    f"bind (args binds {', '.join(self.canonical_args) or 'nothing'})"
+                )
+        if self.uses_likelihood and self.likelihood is not None:
+            learned = parse_likelihood(self.likelihood).learned
+            if learned and learned not in have:
+                raise TargetError(
+                    f"args: likelihood {self.likelihood!r} needs the input {learned!r}, which "
+                    "args does not bind"
+                )
+        if ("prior_mu" in have) != ("prior_logvar" in have):
+            raise TargetError("args: a learned prior needs both 'prior_mu' and 'prior_logvar'")
+        self._check_signature()
+
+    def _check_signature(self):
+        try:
+            signature = inspect.signature(self.fn)
+        except (TypeError, ValueError):
+            return  # builtins and some callables have no signature; calls will tell
+        try:
+            if isinstance(self.args, Mapping):
+                signature.bind(**{user: None for user in self.args})
+            else:
+                signature.bind(*self.args)
+        except TypeError as exc:
+            raise TargetError(
+                f"args: {self.name or _default_name(self.fn)} cannot be called with "
+                f"{_describe_args(self.args)}: {exc}"
+            ) from None
+
+
+def _normalize_args(args) -> tuple[str, ...] | dict[str, str]:
+    if isinstance(args, str):
+        args = tuple(a.strip() for a in args.split(",") if a.strip())
+    if isinstance(args, Mapping):
+        normalized = {str(user): str(name) for user, name in args.items()}
+        names = list(normalized.values())
+    else:
+        try:
+            normalized = tuple(str(a) for a in args)
+        except TypeError:
+            raise TargetError(f"args: expected a tuple of names or a mapping, got {args!r}") from None
+        names = list(normalized)
+    for name in names:
+        if name not in CANONICAL_ARGS:
+            raise TargetError(
+                f"args: unknown canonical name {name!r}; expected any of {', '.join(CANONICAL_ARGS)}"
+            )
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise TargetError(f"args: {', '.join(sorted(duplicates))} bound more than once")
+    return normalized
+
+
+def _resolve_posterior(posterior, names) -> str:
+    given = [p for p in POSTERIORS if p in names]
+    if posterior is None:
+        if len(given) > 1:
+            raise TargetError(
+                f"posterior: args bind several scale inputs ({', '.join(given)}); declare which "
+                "one parameterizes q(z|x)"
+            )
+        return given[0] if given else "logvar"
+    if posterior not in POSTERIORS:
+        raise TargetError(
+            f"posterior: unknown parameterization {posterior!r}; expected one of {', '.join(POSTERIORS)}"
+        )
+    if given and posterior not in given:
+        raise TargetError(
+            f"posterior: declared {posterior!r} but args bind {', '.join(given)}; rename the "
+            f"argument to {posterior!r} or declare posterior={given[0]!r}"
+        )
+    return posterior
+
+
+def _shape(name, shape):
+    if shape is None:
+        return None
+    if isinstance(shape, int):
+        shape = (shape,)
+    try:
+        shape = tuple(int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise TargetError(f"{name}: expected a tuple of positive integers, got {shape!r}") from None
+    if not shape or any(s < 1 for s in shape):
+        raise TargetError(f"{name}: expected a non-empty tuple of positive integers, got {shape!r}")
+    if math.prod(shape) > 1_000_000:
+        raise TargetError(f"{name}: {shape} has more than 10^6 elements per example")
+    return shape
+
+
+def _default_name(fn) -> str:
+    module = getattr(fn, "__module__", None) or "?"
+    qualname = getattr(fn, "__qualname__", None) or type(fn).__name__
+    return f"{module}:{qualname}"
+
+
+def _describe_args(args) -> str:
+    if isinstance(args, Mapping):
+        return "keywords " + ", ".join(f"{u}={c}" for u, c in args.items())
+    return f"{len(args)} positional arguments ({', '.join(args)})"
+
+
+def load_callable(spec: str) -> Callable:
+    """Resolve ``module:attr`` or ``path/to/file.py:attr`` to the object it names.
+
+    Raises TargetError with the reason: no colon, module or file not found, the module
+    raising on import, or the attribute missing.
+    """
+    if ":" not in spec:
+        raise TargetError(f"target {spec!r}: expected 'module:attr' or 'path/to/file.py:attr'")
+    location, _, attr = spec.rpartition(":")
+    if not location or not attr:
+        raise TargetError(f"target {spec!r}: expected 'module:attr' or 'path/to/file.py:attr'")
+    if location.endswith(".py") or "/" in location or "\\" in location:
+        path = pathlib.Path(location)
+        if not path.is_file():
+            raise TargetError(f"target {spec!r}: no file {location}")
+        module_name = f"_vae_spec_target_{path.stem}_{abs(hash(str(path.resolve())))}"
+        loader_spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[module_name] = module
+        try:
+            loader_spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[module_name]
+            raise TargetError(f"target {spec!r}: importing {location} raised {type(exc).__name__}: {exc}") from exc
+    else:
+        if str(pathlib.Path.cwd()) not in sys.path and "" not in sys.path:
+            sys.path.insert(0, str(pathlib.Path.cwd()))
+        try:
+            module = importlib.import_module(location)
+        except ModuleNotFoundError as exc:
+            raise TargetError(f"target {spec!r}: no module named {exc.name!r}") from None
+        except Exception as exc:
+            raise TargetError(f"target {spec!r}: importing {location} raised {type(exc).__name__}: {exc}") from exc
+    obj = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise TargetError(f"target {spec!r}: {location} has no attribute {attr!r}") from None
+    return obj

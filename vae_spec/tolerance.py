@@ -1,0 +1,127 @@
+r"""Error bounds for a correct implementation, derived from the dtype's unit roundoff.
+
+Setting. A checked output is y = sum_i t_i: a reduction (over data, latent and batch axes)
+of n element terms t_i, each an elementary expression of the case inputs (mu^2, exp(logvar),
+x * log(p), ...). The inputs are exactly representable in the case dtype: cases are rounded to
+it before the spec sees them, so input rounding is never counted as error.
+
+Bound. In a dtype with unit roundoff u (2^-53, 2^-24, 2^-11, 2^-8 for float64, float32,
+float16, bfloat16), a correct implementation computes
+
+* each summand of an element term with relative error at most c_f u, where c_f covers the
+  elementary function itself (exp, log, log1p, softplus, tanh: <= 4 ulp in the libraries the
+  frameworks use, so <= 8 u) and the few arithmetic operations around it (1 u each, at most 4):
+  c_f = 12;
+* the sum of those summands and of the n element terms with an error at most
+  ceil(log2 n) u sum|t| for pairwise or tree reductions (numpy, torch, XLA and TensorFlow all
+  reduce that way; Higham, Accuracy and Stability of Numerical Algorithms, sec. 4.2);
+* the final divisions and products (mean over axes, beta, scale) with 1 u each: c_r = 4.
+
+Adding these, with M = sum |summands of the textbook formula| (the spec's ``*_magnitude``
+functions, reduced the same way as the value), gives
+
+    |y_hat - y| <= (c_f + c_r + ceil(log2 n)) u M + O(u^2).
+
+Any algebraically equivalent correct form (expm1 instead of exp - 1, log-std instead of
+log-variance inside the function) rearranges the same summands, so its error obeys the same
+bound. We take kappa = 2 (c_f + c_r) + 4 ceil(log2 n) = 32 + 4 ceil(log2 n): the factor 2 covers
+the O(u^2) terms, fused kernels that reorder operations, and sequential (non-pairwise) partial
+sums inside blocked reductions. Gradual underflow adds an absolute error of at most one
+smallest subnormal per operation, so the bound gains kappa * n * tiny.
+
+Power. The case strategies draw inputs where the checked term is large compared with
+kappa u M (logvar and mu away from 0, probabilities away from 1/2), so a wrong formula,
+whose error is a fixed fraction of the term, cannot hide under the bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+UNIT_ROUNDOFF = {
+    "float64": 2.0**-53,
+    "float32": 2.0**-24,
+    "float16": 2.0**-11,
+    "bfloat16": 2.0**-8,
+}
+
+#: smallest positive subnormal per dtype (the absolute granularity near zero)
+SMALLEST_SUBNORMAL = {
+    "float64": 2.0**-1074,
+    "float32": 2.0**-149,
+    "float16": 2.0**-24,
+    "bfloat16": 2.0**-133,
+}
+
+#: largest finite value per dtype
+LARGEST = {
+    "float64": float(np.finfo(np.float64).max),
+    "float32": float(np.finfo(np.float32).max),
+    "float16": float(np.finfo(np.float16).max),
+    "bfloat16": 3.3895313892515355e38,
+}
+
+ELEMENT_OPS = 12  # c_f: elementary function error plus the arithmetic around it, in u
+FINAL_OPS = 4  # c_r: mean divisions, beta and scale, in u
+
+
+def kappa(n_summands: int) -> float:
+    """kappa = 2 (c_f + c_r) + 4 ceil(log2 n): the multiple of u * M a correct result stays within."""
+    n = max(int(n_summands), 1)
+    return 2 * (ELEMENT_OPS + FINAL_OPS) + 4 * math.ceil(math.log2(n))
+
+
+def bound(magnitude, dtype: str, n_summands: int) -> np.ndarray:
+    """The error bound kappa u M + kappa n tiny for outputs with magnitude M (array or scalar)."""
+    k = kappa(n_summands)
+    return k * UNIT_ROUNDOFF[dtype] * np.abs(np.asarray(magnitude, dtype=np.float64)) + (
+        k * max(n_summands, 1) * SMALLEST_SUBNORMAL[dtype]
+    )
+
+
+def representable(value, dtype: str) -> np.ndarray:
+    """Whether a float64 value is finite in ``dtype`` (with one rounding of headroom)."""
+    value = np.asarray(value, dtype=np.float64)
+    return np.isfinite(value) & (np.abs(value) <= LARGEST[dtype] * (1 - UNIT_ROUNDOFF[dtype]))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """An output compared with the spec: largest error, its bound, margin = error / bound."""
+
+    error: float
+    bound: float
+    margin: float
+    index: tuple[int, ...] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.margin <= 1.0
+
+
+def compare(actual, expected, magnitude, dtype: str, n_summands: int) -> Comparison:
+    """Compare element-wise; report the element with the largest margin.
+
+    Non-finite values in ``actual`` where ``expected`` is finite count as an infinite margin;
+    both infinite with the same sign count as equal.
+    """
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    limits = np.broadcast_to(bound(magnitude, dtype, n_summands), expected.shape)
+    with np.errstate(invalid="ignore", over="ignore"):
+        same_infinity = np.isinf(expected) & (actual == expected)
+        error = np.where(same_infinity, 0.0, np.abs(actual - expected))
+    error = np.where(np.isnan(error), np.inf, error)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        margins = np.where(error == 0, 0.0, error / limits)
+    flat = int(np.argmax(margins)) if margins.size else 0
+    index = tuple(int(i) for i in np.unravel_index(flat, margins.shape)) if margins.ndim else None
+    return Comparison(
+        error=float(error.reshape(-1)[flat]) if error.size else 0.0,
+        bound=float(limits.reshape(-1)[flat]) if limits.size else 0.0,
+        margin=float(margins.reshape(-1)[flat]) if margins.size else 0.0,
+        index=index,
+    )
