@@ -6,6 +6,7 @@ Public API (re-exports only; importing vae_spec imports no framework)::
 """
 
 from . import spec
+from .diagnose import Diagnosis, Finding, diagnose
 from .report import CheckResult, Report
 from .runner import ConformanceError, check
 from .spec.objective import Convention
@@ -14,6 +15,6 @@ from .target import Target, TargetError
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckResult", "ConformanceError", "Convention", "Report", "Target", "TargetError",
-    "check", "spec", "__version__",
+    "CheckResult", "ConformanceError", "Convention", "Diagnosis", "Finding", "Report", "Target",
+    "TargetError", "check", "diagnose", "spec", "__version__",
 ]

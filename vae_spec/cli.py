@@ -80,6 +80,23 @@ def _cmd_check(options) -> int:
     return EXIT_OK if report.passed else EXIT_DEPARTS
 
 
+def _cmd_diagnose(options) -> int:
+    from .diagnose import diagnose
+
+    diagnosis = diagnose(_build_target(options), seed=options.seed)
+    print(diagnosis.to_json() if options.json else diagnosis.to_text())
+    return EXIT_OK if diagnosis.is_elbo else EXIT_DEPARTS
+
+
+def _cmd_demo(options) -> int:
+    from .demo import run_demo
+
+    print("vae-spec demo: each bundled loss diagnosed (nothing declared but its inputs), then its "
+          "author's claim checked.\n")
+    run_demo(check_examples=not options.no_check)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vae-spec", description="Is your VAE loss the ELBO? Check a claim or diagnose a loss.",
@@ -98,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--seed", type=int, help="search seed (default 0)")
     check_parser.add_argument("--profile", choices=("vae-dev", "vae-ci", "vae-thorough"))
     check_parser.set_defaults(run=_cmd_check)
+    diagnose_parser = verbs.add_parser("diagnose", help="infer the loss's convention and departures")
+    _add_target_options(diagnose_parser)
+    diagnose_parser.add_argument("--seed", type=int, default=0, help="probe seed (default 0)")
+    diagnose_parser.set_defaults(run=_cmd_diagnose)
+    demo_parser = verbs.add_parser("demo", help="diagnose and check the bundled examples")
+    demo_parser.add_argument("--no-check", action="store_true", help="diagnose only (faster)")
+    demo_parser.set_defaults(run=_cmd_demo)
     return parser
 
 

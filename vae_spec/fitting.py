@@ -1,0 +1,210 @@
+"""Fit a loss's outputs on the probes as a linear combination of candidate ELBO terms.
+
+A candidate :class:`Form` fixes the reconstruction's likelihood, how the KL formula reads the
+scale input, the prior, and the reductions (data, latent, and the batch reduction of each
+term). On probe i its feature columns are
+
+    R_i = reduce_batch_R( reduce_data( r ) )     r: the likelihood's natural element term
+    C_i = reduce_batch_R( reduce_data( 1 ) )     element count (Gaussian/Laplace constants)
+    K_i = reduce_batch_K( reduce_latent( k ) )   k: the KL element term under the reading
+    1                                            an additive constant (loss only)
+
+and the fit solves output_i = a R_i + b K_i + e C_i + c by weighted least squares. Natural
+element terms: the negative log-likelihood for Bernoulli and continuous Bernoulli (and the
+learned Gaussian/Laplace without their constant), the squared error (x - m)^2 for a Gaussian
+(so a = 1/(2 sigma^2) times the overall scale) and |x - m| for a Laplace.
+
+A form fits when every residual is within kappa u M_i (the derived bound of
+:mod:`vae_spec.tolerance` for the magnitudes the fitted terms add up, u the probes' dtype),
+times ``FIT_FACTOR``: least squares returns coefficients with a relative error of about
+cond(A) u, which moves each residual by at most that times the row's magnitude; the probe
+design keeps cond(A) below ~1e3, and FIT_FACTOR = 4 covers it at kappa >= 32.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import spec, tolerance
+
+RECON_FAMILIES = (
+    "bernoulli-probs", "bernoulli-logits", "continuous-bernoulli-probs",
+    "continuous-bernoulli-logits", "gaussian", "laplace",
+)
+LEARNED = {"dec_logvar": "gaussian-learned", "dec_logscale": "laplace-learned"}
+WITH_CONSTANTS = ("gaussian", "laplace", "gaussian-learned", "laplace-learned")
+FIT_FACTOR = 4.0
+
+
+@dataclass(frozen=True)
+class Form:
+    """One candidate reading of a loss (None where the term has no such part)."""
+
+    likelihood: str | None
+    kl_param: str | None
+    prior: str | None
+    data: str | None
+    latent: str | None
+    batch_recon: str | None
+    batch_kl: str | None
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A form's least-squares coefficients and how well it reproduces the outputs."""
+
+    form: Form
+    recon: float
+    kl: float
+    per_element: float
+    offset: float
+    margin: float
+    relative_residual: float
+
+    @property
+    def fits(self) -> bool:
+        return self.margin <= 1.0
+
+
+# -- element terms -----------------------------------------------------------------------------
+def recon_elements(likelihood: str, inputs: dict):
+    """(natural element term r, its magnitude) of one likelihood on one probe."""
+    x, m = inputs["x"], inputs["x_recon"]
+    if likelihood == "gaussian":
+        return (x - m) ** 2, (np.abs(x) + np.abs(m)) ** 2
+    if likelihood == "laplace":
+        return np.abs(x - m), np.abs(x) + np.abs(m)
+    params = {name: inputs[name] for name in LEARNED if LEARNED[name] == likelihood}
+    value = -spec.log_likelihood_elementwise(x, m, likelihood, constants=False, **params)
+    return value, spec.log_likelihood_magnitude(x, m, likelihood, constants=False, **params)
+
+
+def kl_elements(kl_param: str, prior: str | None, inputs: dict, posterior: str):
+    """(KL element term, magnitude) reading the scale input as ``kl_param``; None if invalid."""
+    scale = inputs[posterior]
+    if kl_param in ("std", "var") and not (scale > 0).all():
+        return None
+    if prior == "declared":
+        logvar = spec.scale_to_logvar(scale, kl_param)
+        prior_inputs = (inputs["prior_mu"], inputs["prior_logvar"])
+        return (spec.kl_diagonal_elementwise(inputs["mu"], logvar, *prior_inputs),
+                spec.kl_diagonal_magnitude(inputs["mu"], logvar, *prior_inputs))
+    return (spec.kl_standard_normal_elementwise(inputs["mu"], scale, kl_param),
+            spec.kl_standard_normal_magnitude(inputs["mu"], scale, kl_param))
+
+
+def _reduce(elements: np.ndarray, inner: str, batch: str) -> np.ndarray:
+    """Reduce over every axis but the first (``inner``), then over the batch."""
+    flat = elements.reshape(elements.shape[0], -1)
+    per_example = flat.sum(axis=1) if inner == "sum" else flat.mean(axis=1)
+    if batch == "none":
+        return per_example
+    return np.atleast_1d(per_example.sum() if batch == "sum" else per_example.mean())
+
+
+# -- candidate forms ---------------------------------------------------------------------------
+def candidate_forms(target, vector_output: bool) -> list[Form]:
+    """Every reading worth fitting for the target's term and inputs."""
+    names = target.canonical_args
+    learned = [LEARNED[n] for n in LEARNED if n in names]
+    likelihoods = learned or list(RECON_FAMILIES)
+    has_recon = target.term in ("reconstruction", "loss", "elbo")
+    has_kl = target.term in ("kl", "loss", "elbo")
+    batches = ("none",) if vector_output else ("mean", "sum")
+    forms = []
+    for likelihood, kl_param, prior, data, latent, batch_recon, batch_kl in itertools.product(
+        likelihoods if has_recon else [None],
+        spec.POSTERIORS if has_kl else [None],
+        (("declared", "standard") if target.has_prior else (None,)) if has_kl else [None],
+        ("sum", "mean") if has_recon else [None],
+        ("sum", "mean") if has_kl else [None],
+        batches if has_recon else [None],
+        batches if has_kl else [None],
+    ):
+        forms.append(Form(likelihood, kl_param, prior, data, latent, batch_recon, batch_kl))
+    return forms
+
+
+def columns(form: Form, target, inputs: dict, cache: dict):
+    """Feature columns (rows x 4: R, K, C, 1) and per-row magnitudes for one probe; None if invalid."""
+    rows = None
+    feature = {}
+    magnitude = {}
+    if form.likelihood is not None:
+        key = ("recon", form.likelihood)
+        if key not in cache:
+            cache[key] = recon_elements(form.likelihood, inputs)
+        r, r_mag = cache[key]
+        feature["R"] = _reduce(r, form.data, form.batch_recon)
+        magnitude["R"] = _reduce(r_mag, form.data, form.batch_recon)
+        if form.likelihood in WITH_CONSTANTS:
+            feature["C"] = _reduce(np.ones_like(r), form.data, form.batch_recon)
+        rows = feature["R"].shape[0]
+    if form.kl_param is not None:
+        key = ("kl", form.kl_param, form.prior)
+        if key not in cache:
+            cache[key] = kl_elements(form.kl_param, form.prior, inputs, target.posterior)
+        if cache[key] is None:
+            return None
+        k, k_mag = cache[key]
+        feature["K"] = _reduce(k, form.latent, form.batch_kl)
+        magnitude["K"] = _reduce(k_mag, form.latent, form.batch_kl)
+        rows = feature["K"].shape[0]
+    zeros = np.zeros(rows)
+    matrix = np.stack([
+        feature.get("R", zeros), feature.get("K", zeros), feature.get("C", zeros),
+        np.ones(rows) if target.term in ("loss", "elbo") else zeros,
+    ], axis=1)
+    return matrix, magnitude.get("R", zeros), magnitude.get("K", zeros)
+
+
+def fit(form: Form, target, probe_inputs: list[dict], outputs: list[np.ndarray],
+        dtype: str, caches: list[dict]) -> Fit | None:
+    """Least-squares fit of one form to every probe's output."""
+    blocks, r_mags, k_mags, ys, counts = [], [], [], [], []
+    for inputs, output, cache in zip(probe_inputs, outputs, caches):
+        built = columns(form, target, inputs, cache)
+        if built is None:
+            return None
+        matrix, r_mag, k_mag = built
+        output = np.ravel(output)
+        if output.shape[0] != matrix.shape[0]:
+            return None
+        blocks.append(matrix)
+        r_mags.append(r_mag)
+        k_mags.append(k_mag)
+        ys.append(output)
+        counts.append(np.full(matrix.shape[0], sum(v.size for v in inputs.values())))
+    a = np.concatenate(blocks)
+    y = np.concatenate(ys)
+    r_mag, k_mag, n = np.concatenate(r_mags), np.concatenate(k_mags), np.concatenate(counts)
+    used = np.flatnonzero(np.abs(a).sum(axis=0) > 0)
+    weight = 1.0 / np.maximum(np.abs(y) + np.abs(a[:, used]).sum(axis=1), 1e-300)
+    solution, *_ = np.linalg.lstsq(a[:, used] * weight[:, None], y * weight, rcond=None)
+    coef = np.zeros(4)
+    coef[used] = solution
+    residual = y - a @ coef
+    magnitude = (np.abs(coef[0]) * r_mag + np.abs(coef[1]) * k_mag + np.abs(coef[2] * a[:, 2])
+                 + np.abs(coef[3]) + np.abs(y))
+    kappas = np.array([tolerance.kappa(4 * int(c)) for c in n])
+    bounds = FIT_FACTOR * kappas * tolerance.UNIT_ROUNDOFF[dtype] * magnitude + 1e-300
+    return Fit(
+        form=form, recon=float(coef[0]), kl=float(coef[1]), per_element=float(coef[2]),
+        offset=float(coef[3]), margin=float(np.max(np.abs(residual) / bounds)),
+        relative_residual=float(np.max(np.abs(residual) / np.maximum(magnitude, 1e-300))),
+    )
+
+
+def fit_all(target, probe_inputs, outputs, dtype, vector_output) -> list[Fit]:
+    """Every candidate form's fit, best margin first."""
+    caches = [{} for _ in probe_inputs]
+    fits = []
+    for form in candidate_forms(target, vector_output):
+        result = fit(form, target, probe_inputs, outputs, dtype, caches)
+        if result is not None and math.isfinite(result.margin):
+            fits.append(result)
+    return sorted(fits, key=lambda f: f.margin)
