@@ -1,0 +1,79 @@
+"""Keras 3: keras.ops under the current backend, whose tensors a keras loss returns.
+
+The backend is fixed when keras is first imported (``KERAS_BACKEND`` or ``~/.keras/keras.json``).
+Values, gradients and the precision guard are the backend adapter's: keras.ops functions
+take and return the backend's own tensors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+
+import keras
+import numpy as np
+
+from vae_spec.frameworks.base import (
+    Adapter,
+    _native_dtype,
+    _round_nearest_even,
+    get_adapter,
+)
+
+#: keras backends whose tensors a vae_spec framework of the same name handles
+_BACKENDS = ("tensorflow", "jax", "torch", "numpy")
+
+
+class KerasAdapter(Adapter):
+    """keras.ops tensors; ``backend`` names the keras backend, ``backend_adapter`` serves it.
+
+    Devices are keras's names (``"cpu"``, ``"gpu"``), placed through ``keras.device``.
+    """
+
+    name = "keras"
+    module = "keras"
+    extra = "keras"
+
+    def __init__(self) -> None:
+        self.backend: str = keras.backend.backend()
+        if self.backend not in _BACKENDS:
+            raise ValueError(
+                f"framework: the keras backend {self.backend!r} is not supported; set "
+                f"KERAS_BACKEND to one of {', '.join(_BACKENDS)}"
+            )
+        self.backend_adapter: Adapter = get_adapter(self.backend)
+        self.supports_grad = self.backend_adapter.supports_grad
+
+    def dtypes(self) -> tuple[str, ...]:
+        return self.backend_adapter.dtypes()
+
+    def devices(self) -> tuple[str, ...]:
+        return ("cpu", "gpu") if len(self.backend_adapter.devices()) > 1 else ("cpu",)
+
+    def asarray(self, array: np.ndarray, dtype: str, device: str | None = None):
+        """``keras.ops.convert_to_tensor`` of the rounded values (None: keras's placement)."""
+        _native_dtype(self.name, dict.fromkeys(self.dtypes()), dtype)
+        values = _round_nearest_even(array, dtype)
+        with contextlib.nullcontext() if device is None else keras.device(device):
+            return keras.ops.convert_to_tensor(values, dtype=dtype)
+
+    def is_native(self, value) -> bool:
+        return self.backend_adapter.is_native(value)
+
+    def _to_numpy(self, value) -> np.ndarray:
+        return self.backend_adapter._to_numpy(value)
+
+    def dtype_name(self, value) -> str:
+        return self.backend_adapter.dtype_name(value)
+
+    def value_and_grad(
+        self, fn: Callable, kwargs: Mapping[str, object], wrt: Sequence[str]
+    ) -> tuple[object, dict[str, np.ndarray | None]]:
+        return self.backend_adapter.value_and_grad(fn, kwargs, wrt)
+
+    def precision_guard(self) -> contextlib.AbstractContextManager:
+        return self.backend_adapter.precision_guard()
+
+    def seed(self, seed: int) -> None:
+        """``keras.utils.set_random_seed``: Python's, numpy's and the backend's generators."""
+        keras.utils.set_random_seed(seed)
