@@ -66,7 +66,7 @@ class Adapter(abc.ABC):
         """A native array as numpy float64; AdapterTypeError for anything else."""
         if not self.is_native(value):
             raise AdapterTypeError(
-                f"expected a {self.name} array, got {describe(value)}"
+                f"expected an array of {self.name}, got {describe(value)}"
             )
         return np.asarray(self._to_numpy(value), dtype=np.float64)
 
