@@ -81,7 +81,7 @@ def design(target, seed: int = 0, repeats: int = 2) -> list[Probe]:
         for _ in range(repeats):
             inputs = {
                 name: _values(name, input_shape(name, batch, latent, data), rng, target.posterior)
-                for name in target.canonical_args
+                for name in target.array_args
             }
             probes.append(Probe(inputs))
     if "mu" in target.canonical_args:

@@ -46,27 +46,30 @@ class Expected:
 def expected(target, inputs: dict[str, np.ndarray]) -> Expected:
     """The spec's value of ``target``'s term on ``inputs``."""
     convention = target.convention
+    if target.term == "iwae":
+        return _iwae(target, inputs)
+    term = "loss" if target.term == "stochastic_loss" else target.term
     recon = recon_mag = kl = kl_mag = None
     n = 0
-    if target.term in ("reconstruction", "loss", "elbo", "mc_loss"):
+    if term in ("reconstruction", "loss", "elbo", "mc_loss"):
         recon, recon_mag = _reconstruction(target, inputs)
         n += inputs["x"].size
-    if target.term in ("kl", "loss", "elbo"):
+    if term in ("kl", "loss", "elbo"):
         kl, kl_mag = _kl(target, inputs)
         n += inputs["mu"].size
-    if target.term in ("mc_kl", "mc_loss"):
+    if term in ("mc_kl", "mc_loss"):
         kl, kl_mag = _mc_kl(target, inputs)
         n += inputs["mu"].size
-    if target.term in ("kl", "mc_kl"):
+    if term in ("kl", "mc_kl"):
         per_example, per_magnitude = kl, kl_mag
-    elif target.term == "reconstruction":
+    elif term == "reconstruction":
         per_example, per_magnitude = recon, recon_mag
     else:
         per_example = recon + convention.beta * kl
         per_magnitude = recon_mag + convention.beta * kl_mag
     value = convention.scale * spec.reduce_batch(per_example, convention.batch)
     magnitude = convention.scale * spec.reduce_batch(per_magnitude, convention.batch)
-    if target.term == "elbo":
+    if term == "elbo":
         value = -value
     return Expected(
         value=np.asarray(value, dtype=np.float64),
@@ -155,21 +158,68 @@ def _kl(target, inputs):
 def _mc_kl(target, inputs):
     """log q(z|x) - log p(z) = sum_j [ (lp - lq)/2 - (z-mu)^2/(2 vq) + (z-mp)^2/(2 vp) ]."""
     z, mu = inputs["z"], inputs["mu"]
-    logvar = spec.scale_to_logvar(inputs[target.posterior], target.posterior)
-    prior_mu, prior_logvar = _prior(inputs) if target.has_prior else (0.0, 0.0)
     per_example = spec.mc_kl(
         z, mu, inputs[target.posterior], posterior=target.posterior,
         prior_mu=inputs.get("prior_mu"), prior_logvar=inputs.get("prior_logvar"),
     )
-    magnitude = (
-        0.5 * (np.abs(logvar) + np.abs(prior_logvar))
-        + (z - mu) ** 2 * np.exp(-logvar) * (0.5 + (np.abs(z) + np.abs(mu)) / np.maximum(np.abs(z - mu), 1e-300))
-        + (z - prior_mu) ** 2 * np.exp(-np.asarray(prior_logvar)) * 0.5
-        + (np.abs(z) + np.abs(prior_mu)) * np.abs(z - prior_mu) * np.exp(-np.asarray(prior_logvar))
-    )
+    magnitude = _mc_kl_magnitude(target, inputs, z, mu)
     if target.convention.latent == "mean":
         per_example = per_example / _count(mu)
     return per_example, spec.reduce_example(magnitude, target.convention.latent)
+
+
+def _mc_kl_magnitude(target, inputs, z, mu):
+    """Per element: |summands| of (lp - lq)/2 - (z-mu)^2/(2 vq) + (z-mp)^2/(2 vp), plus the
+    rounding of the differences z - mu and z - mp, (|z| + |mu|) |z - mu| / vq (and for p)."""
+    shape = np.broadcast_shapes(z.shape, mu.shape)
+    logvar = np.broadcast_to(spec.scale_to_logvar(inputs[target.posterior], target.posterior), shape)
+    mu = np.broadcast_to(mu, shape)
+    if target.has_prior:
+        prior_mu = np.broadcast_to(inputs["prior_mu"], inputs["mu"].shape)
+        prior_logvar = np.broadcast_to(inputs["prior_logvar"], inputs["mu"].shape)
+        prior_mu, prior_logvar = np.broadcast_to(prior_mu, shape), np.broadcast_to(prior_logvar, shape)
+    else:
+        prior_mu, prior_logvar = np.zeros(shape), np.zeros(shape)
+    with np.errstate(over="ignore"):
+        inv_q, inv_p = np.exp(-logvar), np.exp(-prior_logvar)
+        return (0.5 * (np.abs(logvar) + np.abs(prior_logvar))
+                + (z - mu) ** 2 * inv_q / 2 + (z - prior_mu) ** 2 * inv_p / 2
+                + (np.abs(z) + np.abs(mu)) * np.abs(z - mu) * inv_q
+                + (np.abs(z) + np.abs(prior_mu)) * np.abs(z - prior_mu) * inv_p)
+
+
+def _iwae(target, inputs) -> Expected:
+    """-log mean_k w_bk, log w_bk = log p(x_b | x_recon_bk) + log p(z_bk) - log q(z_bk | x_b).
+
+    The magnitude of an example is max_k M_bk + log K: log-sum-exp returns the largest
+    log-weight plus a correction in [0, log K], so its rounding error scales with those.
+    """
+    convention = target.convention
+    x, x_recon, z, mu = inputs["x"], inputs["x_recon"], inputs["z"], inputs["mu"]
+    batch, samples = x_recon.shape[:2]
+    params = _likelihood_params(target, inputs)
+    log_weights = spec.iwae_log_weights(
+        x, x_recon, z, mu, inputs[target.posterior], target.likelihood, posterior=target.posterior,
+        prior_mu=inputs.get("prior_mu"), prior_logvar=inputs.get("prior_logvar"),
+        constants=convention.constants, **params,
+    )
+    per_example = -spec.iwae_bound(log_weights)
+    x_k = np.broadcast_to(x[:, None], x_recon.shape).reshape(batch * samples, *x.shape[1:])
+    params_k = {k: np.broadcast_to(np.asarray(v)[:, None] if np.ndim(v) == x.ndim else v, x_recon.shape)
+                .reshape(x_k.shape) for k, v in params.items()}
+    recon_mag = spec.reduce_example(spec.log_likelihood_magnitude(
+        x_k, x_recon.reshape(x_k.shape), target.likelihood, constants=convention.constants, **params_k,
+    ), "sum").reshape(batch, samples)
+    latent = {k: (np.asarray(v)[:, None] if k in ("mu", target.posterior, "prior_mu", "prior_logvar") else v)
+              for k, v in inputs.items()}
+    kl_mag = _mc_kl_magnitude(target, latent, z, latent["mu"]).reshape(batch, samples, -1).sum(axis=2)
+    per_magnitude = (recon_mag + kl_mag).max(axis=1) + math.log(samples)
+    return Expected(
+        value=np.asarray(convention.scale * spec.reduce_batch(per_example, convention.batch)),
+        magnitude=np.asarray(convention.scale * spec.reduce_batch(per_magnitude, convention.batch)),
+        n_summands=max(x_recon.size + z.size, 1) * SUMMANDS_PER_ELEMENT,
+        reconstruction=None, kl=None,
+    )
 
 
 # -- gradients --------------------------------------------------------------------------------

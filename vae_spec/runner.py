@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 
 from . import profiles
 from .checks import CHECKS, Context
 from .frameworks.base import get_adapter
 from .report import CheckResult, Report
+from .strategies import COMPILE_BUCKETS as BUCKETS
 from .target import Target, TargetError
 
 DEFAULT_DTYPES = ("float32", "float64")
@@ -56,6 +58,7 @@ def check(
     profile: str | None = None,
     checks: tuple[str, ...] | None = None,
     raise_on_failure: bool = True,
+    compile: bool = False,
 ) -> Report:
     """Check that ``target`` computes its declared term; raise ConformanceError if not.
 
@@ -64,6 +67,11 @@ def check(
     (the default ``vae-ci``) and drawn at random otherwise; the report records it, so
     ``check(target, seed=report.seed)`` reproduces any run. ``checks`` selects
     checks by name. With ``raise_on_failure=False`` the report is returned either way.
+
+    ``compile=True`` also runs the value and gradient checks on the function compiled by its
+    framework (torch.compile with dynamic shapes, tf.function with XLA, jax.jit), on a few
+    fixed shape buckets, each against the float64 spec; they report as ``value[compiled]``
+    and ``gradient[compiled]``.
     """
     if not isinstance(target, Target):
         raise TypeError(f"check: expected a vae_spec.Target, got {type(target).__name__}")
@@ -95,10 +103,40 @@ def check(
             result = CheckResult(name, "error", f"the check crashed: {type(exc).__name__}: {exc}",
                                  code=spec.code)
         report.checks.append(result)
+    if compile:
+        report.checks.extend(_compiled_checks(ctx, names))
     report.seconds = time.perf_counter() - start
     if raise_on_failure and not report.passed:
         raise ConformanceError(report)
     return report
+
+
+COMPILED_CHECKS = ("value", "gradient")
+
+
+def _compiled_checks(ctx, names) -> list[CheckResult]:
+    """The value and gradient checks on the compiled function, over the fixed shape buckets."""
+    selected = [n for n in COMPILED_CHECKS if n in names]
+    try:
+        compiled = ctx.adapter.compile(ctx.target.fn)
+    except NotImplementedError as exc:
+        return [CheckResult(f"{n}[compiled]", "skip", str(exc)) for n in selected]
+    compiled_ctx = replace(ctx, target=replace(ctx.target, fn=compiled), buckets=BUCKETS)
+    results = []
+    for name in selected:
+        spec = CHECKS[name]
+        reason = spec.applies(compiled_ctx.target, ctx.adapter)
+        if reason:
+            result = CheckResult(name, "skip", reason)
+        else:
+            try:
+                result = spec.run(compiled_ctx)
+            except Exception as exc:
+                result = CheckResult(name, "error", f"the check crashed: {type(exc).__name__}: {exc}",
+                                     code=spec.code)
+        result.name = f"{name}[compiled]"
+        results.append(result)
+    return results
 
 
 def _seed(seed, settings) -> int:

@@ -144,23 +144,41 @@ def _uniform(low, high):
     return lambda rng, shape: rng.uniform(low, high, size=shape)
 
 
-def input_shape(name: str, batch: int, latent: tuple, data: tuple) -> tuple[int, ...]:
-    """The shape of a canonical input for batch size B, latent and data shapes."""
+def input_shape(name: str, batch: int, latent: tuple, data: tuple, samples: int | None = None) -> tuple[int, ...]:
+    """The shape of a canonical input for batch size B, latent and data shapes.
+
+    With ``samples`` K (the iwae term), ``x_recon`` and ``z`` carry K samples after the batch.
+    """
+    per_sample = (samples,) if samples and name in ("x_recon", "z") else ()
     if name in ("x", "x_recon", "dec_logvar", "dec_logscale"):
-        return (batch, *data)
-    return (batch, *latent)
+        return (batch, *per_sample, *data)
+    return (batch, *per_sample, *latent)
+
+
+def sample_count(target) -> st.SearchStrategy[int | None]:
+    """K for the iwae term (1 to 4 importance samples), None otherwise."""
+    return st.integers(1, 4) if target.term == "iwae" else st.none()
+
+
+#: the few fixed layouts compiled variants are checked on (each new shape may recompile)
+COMPILE_BUCKETS = ((2, (3,), (4,)), (3, (5,), (7,)))
 
 
 @st.composite
-def cases(draw, target, dtypes, regimes=REGIMES, max_batch: int = MAX_BATCH):
-    """A :class:`Case` for ``target`` in one of ``dtypes``."""
+def cases(draw, target, dtypes, regimes=REGIMES, max_batch: int = MAX_BATCH, buckets=None):
+    """A :class:`Case` for ``target`` in one of ``dtypes`` (on one of ``buckets`` if given)."""
     dtype = draw(st.sampled_from(tuple(dtypes)))
     regime = draw(st.sampled_from(tuple(regimes)))
-    batch, latent, data = draw(layouts(target.latent_shape, target.data_shape, max_batch))
+    if buckets:
+        batch, latent, data = draw(st.sampled_from(tuple(buckets)))
+        latent, data = target.latent_shape or latent, target.data_shape or data
+    else:
+        batch, latent, data = draw(layouts(target.latent_shape, target.data_shape, max_batch))
+    samples = draw(sample_count(target))
     likelihood = parse_likelihood(target.likelihood) if target.likelihood else None
     inputs = {}
-    for name in target.canonical_args:
-        shape = input_shape(name, batch, latent, data)
+    for name in target.array_args:
+        shape = input_shape(name, batch, latent, data, samples)
         low, high = value_range(name, regime, dtype, likelihood)
         if name == "x" and low == 0.0 and high == 1.0:
             binary = draw(st.booleans())
@@ -180,8 +198,8 @@ def classic_cases(target, dtype: str) -> list[Case]:
     out = []
     for mu, scale_logvar in ((0.7, 0.0), (0.0, 0.6), (1.5, -1.2)):
         inputs = {}
-        for name in target.canonical_args:
-            shape = input_shape(name, 1, latent, data)
+        for name in target.array_args:
+            shape = input_shape(name, 1, latent, data, 2 if target.term == "iwae" else None)
             low, high = value_range(name, "typical", dtype, likelihood)
             if name in ("mu",):
                 value = np.full(shape, mu)

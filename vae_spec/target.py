@@ -19,11 +19,17 @@ from .spec.objective import Convention
 #: every input a loss may take, by its canonical name
 CANONICAL_ARGS = (
     "x", "x_recon", "mu", "logvar", "logstd", "std", "var", "z", "eps",
-    "prior_mu", "prior_logvar", "dec_logvar", "dec_logscale",
+    "prior_mu", "prior_logvar", "dec_logvar", "dec_logscale", "key",
 )
+#: inputs that are not float arrays: ``key`` is a random key (jax), made fresh for each call
+NON_ARRAY_ARGS = ("key",)
 
 #: what a target can compute
-TERMS = ("kl", "reconstruction", "loss", "elbo", "mc_kl", "mc_loss")
+TERMS = (
+    "kl", "reconstruction", "loss", "elbo", "mc_kl", "mc_loss", "iwae", "sampler", "stochastic_loss",
+)
+#: terms whose output is a function of the inputs alone (no sampling inside)
+DETERMINISTIC_TERMS = ("kl", "reconstruction", "loss", "elbo", "mc_kl", "mc_loss", "iwae")
 
 # canonical inputs each term needs; "scale" stands for the posterior's scale input
 _REQUIRED = {
@@ -33,9 +39,12 @@ _REQUIRED = {
     "elbo": ("x", "x_recon", "mu", "scale"),
     "mc_kl": ("z", "mu", "scale"),
     "mc_loss": ("x", "x_recon", "z", "mu", "scale"),
+    "iwae": ("x", "x_recon", "z", "mu", "scale"),
+    "sampler": ("mu", "scale"),
+    "stochastic_loss": ("x", "x_recon", "mu", "scale"),
 }
-_USES_LIKELIHOOD = ("reconstruction", "loss", "elbo", "mc_loss")
-_USES_POSTERIOR = ("kl", "loss", "elbo", "mc_kl", "mc_loss")
+_USES_LIKELIHOOD = ("reconstruction", "loss", "elbo", "mc_loss", "iwae", "stochastic_loss")
+_USES_POSTERIOR = ("kl", "loss", "elbo", "mc_kl", "mc_loss", "iwae", "sampler", "stochastic_loss")
 
 
 class TargetError(ValueError):
@@ -49,6 +58,11 @@ class Target:
     ``args`` lists the function's positional parameters as canonical names, or maps the
     function's parameter names to canonical names (called by keyword). ``data_shape`` and
     ``latent_shape`` fix the trailing shapes (batch excluded) that cases are drawn with.
+    Terms: ``kl``, ``reconstruction``, ``loss`` (negative ELBO), ``elbo``, ``mc_kl`` and
+    ``mc_loss`` (given a sample ``z``), ``iwae`` (the negative IWAE bound; ``x_recon`` and ``z``
+    carry K samples on the axis after the batch: (B, K, ...)), ``sampler`` (returns z from
+    ``mu`` and the scale, and ``eps`` if bound) and ``stochastic_loss`` (a loss that samples z
+    inside; its mean over calls must be the negative ELBO).
     ``dtypes`` are the floating dtypes to check in (default: float32, and float64 where the
     framework computes in it). ``likelihood`` may be left out for :func:`diagnose`, which
     infers it; :func:`check` needs it for every term with a reconstruction.
@@ -106,6 +120,11 @@ class Target:
         return tuple(self.args.values()) if isinstance(self.args, Mapping) else self.args
 
     @property
+    def array_args(self) -> tuple[str, ...]:
+        """The canonical float-array inputs (every bound input but a random key)."""
+        return tuple(n for n in self.canonical_args if n not in NON_ARRAY_ARGS)
+
+    @property
     def scale_arg(self) -> str:
         """The canonical name of the posterior's scale input (logvar, logstd, std or var)."""
         return self.posterior
@@ -149,6 +168,8 @@ class Target:
                     f"args: likelihood {self.likelihood!r} needs the input {learned!r}, which "
                     "args does not bind"
                 )
+        if "key" in have and self.term not in ("stochastic_loss", "sampler"):
+            raise TargetError(f"args: a random 'key' is only for the terms stochastic_loss and sampler, not {self.term!r}")
         if ("prior_mu" in have) != ("prior_logvar" in have):
             raise TargetError("args: a learned prior needs both 'prior_mu' and 'prior_logvar'")
         self._check_signature()

@@ -26,8 +26,14 @@ Any algebraically equivalent correct form (expm1 instead of exp - 1, log-std ins
 log-variance inside the function) rearranges the same summands, so its error obeys the same
 bound. We take kappa = 2 (c_f + c_r) + 4 ceil(log2 n) = 32 + 4 ceil(log2 n): the factor 2 covers
 the O(u^2) terms, fused kernels that reorder operations, and sequential (non-pairwise) partial
-sums inside blocked reductions. Gradual underflow adds an absolute error of at most one
-smallest subnormal per operation, so the bound gains kappa * n * tiny.
+sums inside blocked reductions. Underflow adds an absolute error of at most ``tiny`` per
+operation, so the bound gains kappa * n * tiny. With gradual underflow tiny is the smallest
+subnormal; but TensorFlow and XLA (jax) run their CPU kernels with flush-to-zero and
+denormals-are-zero set, as CUDA code built with -ftz does, so a result or input below the
+smallest normal number becomes 0: tiny is the smallest normal for float32, float64 and
+bfloat16 (computed in float32). float16 keeps its subnormals (it is computed in float32, where
+they are normal numbers, and rounded back), so its tiny stays the smallest subnormal. Measured:
+tf.constant(2e-38) * 0.5 is 0 in TensorFlow 2.21 and jax 0.10 on x86 CPUs.
 
 Power. The case strategies draw inputs where the checked term is large compared with
 kappa u M (logvar and mu away from 0, probabilities away from 1/2), so a wrong formula,
@@ -48,12 +54,13 @@ UNIT_ROUNDOFF = {
     "bfloat16": 2.0**-8,
 }
 
-#: smallest positive subnormal per dtype (the absolute granularity near zero)
-SMALLEST_SUBNORMAL = {
-    "float64": 2.0**-1074,
-    "float32": 2.0**-149,
+#: the absolute error one operation may make near zero (tiny in the module docstring): the
+#: smallest normal number where platforms flush subnormals to zero, float16's smallest subnormal
+UNDERFLOW = {
+    "float64": 2.0**-1022,
+    "float32": 2.0**-126,
     "float16": 2.0**-24,
-    "bfloat16": 2.0**-133,
+    "bfloat16": 2.0**-126,
 }
 
 #: largest finite value per dtype
@@ -78,7 +85,7 @@ def bound(magnitude, dtype: str, n_summands: int) -> np.ndarray:
     """The error bound kappa u M + kappa n tiny for outputs with magnitude M (array or scalar)."""
     k = kappa(n_summands)
     return k * UNIT_ROUNDOFF[dtype] * np.abs(np.asarray(magnitude, dtype=np.float64)) + (
-        k * max(n_summands, 1) * SMALLEST_SUBNORMAL[dtype]
+        k * max(n_summands, 1) * UNDERFLOW[dtype]
     )
 
 
@@ -118,7 +125,8 @@ def compare(actual, expected, magnitude, dtype: str, n_summands: int) -> Compari
     with np.errstate(divide="ignore", invalid="ignore"):
         margins = np.where(error == 0, 0.0, error / limits)
     flat = int(np.argmax(margins)) if margins.size else 0
-    index = tuple(int(i) for i in np.unravel_index(flat, margins.shape)) if margins.ndim else None
+    located = margins.size and margins.ndim  # no index for a scalar or an empty array
+    index = tuple(int(i) for i in np.unravel_index(flat, margins.shape)) if located else None
     return Comparison(
         error=float(error.reshape(-1)[flat]) if error.size else 0.0,
         bound=float(limits.reshape(-1)[flat]) if limits.size else 0.0,

@@ -4,7 +4,7 @@ Each check takes a :class:`~vae_spec.checks._engine.Context` and returns a
 :class:`~vae_spec.report.CheckResult`; ``CHECKS`` maps names to their registrations.
 """
 
-from . import output, value, batch, scaling, gradient, mutation  # noqa: F401  (registers)
+from . import output, value, batch, scaling, gradient, mutation, stochastic, sampler  # noqa: F401  (registers)
 from ._engine import Context
 from .registry import CHECKS, CheckSpec
 

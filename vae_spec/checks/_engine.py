@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
@@ -64,15 +64,24 @@ class Context:
     max_examples: int = 50
     seed: int = 0
     regimes: tuple[str, ...] = ("typical", "near-prior", "wide")
-    notes: list[str] = field(default_factory=list)
+    buckets: tuple | None = None  # fixed (B, latent, data) layouts, for compiled variants
+    calls: int = 0
 
     def round(self, case: Case) -> dict[str, np.ndarray]:
         """The case's inputs rounded to its dtype, as float64 (what the function receives)."""
         return {name: self.adapter.round_to(value, case.dtype) for name, value in case.inputs.items()}
 
+    def natives(self, inputs: dict[str, np.ndarray], dtype: str) -> dict:
+        """Fresh native arrays for ``inputs``, and a fresh random key if the target takes one."""
+        natives = {name: self.adapter.asarray(value, dtype) for name, value in inputs.items()}
+        if "key" in self.target.canonical_args:
+            self.calls += 1
+            natives["key"] = self.adapter.random_key(self.seed * 1_000_003 + self.calls)
+        return natives
+
     def call(self, inputs: dict[str, np.ndarray], dtype: str) -> Call:
         """Call the target on fresh native copies of ``inputs`` (float64, already rounded)."""
-        natives = {name: self.adapter.asarray(value, dtype) for name, value in inputs.items()}
+        natives = self.natives(inputs, dtype)
         bound = self.target.bind(natives)
         try:
             raw = self.adapter.call(bound, natives)
@@ -82,7 +91,7 @@ class Context:
 
     def value_and_grad(self, inputs: dict[str, np.ndarray], dtype: str, wrt: Iterable[str]):
         """(Call, gradients) for d(sum of output)/d(input) per name in ``wrt``."""
-        natives = {name: self.adapter.asarray(value, dtype) for name, value in inputs.items()}
+        natives = self.natives(inputs, dtype)
         bound = self.target.bind(natives)
         try:
             with self.adapter.precision_guard():
@@ -99,8 +108,8 @@ class Context:
         except AdapterTypeError as exc:
             return Call(raw=raw, error=exc)
         mutated = tuple(
-            name for name, native in natives.items()
-            if not _same(self.adapter.to_numpy(native), inputs[name])
+            name for name, value in inputs.items()
+            if not _same(self.adapter.to_numpy(natives[name]), value)
         )
         return Call(output=output, raw=raw, dtype=self.adapter.dtype_name(raw), mutated=mutated)
 
@@ -124,8 +133,12 @@ def search(
     *,
     strategy=None,
     pinned: bool = True,
+    max_examples: int | None = None,
 ) -> CheckResult:
-    """Run ``prop`` over drawn cases; return the check's result with the minimal failure."""
+    """Run ``prop`` over drawn cases; return the check's result with the minimal failure.
+
+    ``max_examples`` caps the cases below the context's number (for expensive properties).
+    """
     state = {"examples": 0, "skipped": 0, "last": None, "first_failure": None}
     start = time.perf_counter()
 
@@ -141,14 +154,15 @@ def search(
                 state["first_failure"] = time.perf_counter() - start
             raise _CaseFailed(outcome.message)
 
-    strategy = strategy if strategy is not None else cases(ctx.target, ctx.dtypes, ctx.regimes)
+    strategy = strategy if strategy is not None else cases(
+        ctx.target, ctx.dtypes, ctx.regimes, buckets=ctx.buckets)
     wrapped = given(strategy)(test)
-    if pinned:
+    if pinned and not ctx.buckets:
         for dtype in ctx.dtypes:
             for case in classic_cases(ctx.target, dtype):
                 wrapped = example(case)(wrapped)
     wrapped = settings(
-        max_examples=ctx.max_examples, deadline=None, database=None, derandomize=False,
+        max_examples=min(ctx.max_examples, max_examples or ctx.max_examples), deadline=None, database=None, derandomize=False,
         report_multiple_bugs=False, print_blob=False,
         suppress_health_check=list(HealthCheck),
         phases=(Phase.explicit, Phase.generate, Phase.shrink),
@@ -169,7 +183,10 @@ def search(
             return CheckResult(name, "skip", "no case could be evaluated (see the other checks)",
                                examples=state["examples"], seconds=seconds)
         return CheckResult(name, "pass", f"{ran} cases conform", examples=ran, seconds=seconds)
-    case, failure = state["last"]
+    drawn, failure = state["last"]
+    # strategies of the batch checks draw (case, repeats) or (case, order); the failure's
+    # message states the repeats or the order, the counterexample holds the case
+    case = drawn[0] if isinstance(drawn, tuple) else drawn
     inputs = ctx.round(case)
     counterexample = {
         "dtype": case.dtype, "regime": case.regime,

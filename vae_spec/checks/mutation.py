@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ._engine import SKIP, Failure, search
+from ..target import TERMS
 from .registry import register
 
 
-@register("no_mutation", "input-mutated")
+@register("no_mutation", "input-mutated", terms=TERMS)
 def no_mutation(ctx):
     """No input is modified in place (a loss that does logvar.exp_() corrupts the encoder output)."""
 

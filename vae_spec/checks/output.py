@@ -7,7 +7,10 @@ import numpy as np
 from .. import tolerance
 from ..frameworks.base import AdapterTypeError
 from ._engine import SKIP, Failure, search
+from ..target import DETERMINISTIC_TERMS, TERMS
 from .registry import register
+
+_LOSS_LIKE = DETERMINISTIC_TERMS + ("stochastic_loss",)
 
 _PRECISION = {"bfloat16": 8, "float16": 11, "float32": 24, "float64": 53}
 
@@ -23,7 +26,7 @@ def shape_ok(target, output: np.ndarray, batch: int) -> bool:
     return output.shape == want or (want == () and output.shape == (1,))
 
 
-@register("returns_array", "raised")
+@register("returns_array", "raised", terms=TERMS)
 def returns_array(ctx):
     """The function runs and returns an array of its framework (not a list, float or other framework's tensor)."""
 
@@ -38,7 +41,7 @@ def returns_array(ctx):
     return search(ctx, "returns_array", "raised", prop)
 
 
-@register("shape", "shape")
+@register("shape", "shape", terms=_LOSS_LIKE)
 def shape(ctx):
     """The output is a scalar under batch mean or sum, and (B,) under batch "none"."""
 
@@ -58,7 +61,7 @@ def shape(ctx):
     return search(ctx, "shape", "shape", prop)
 
 
-@register("dtype", "dtype")
+@register("dtype", "dtype", terms=TERMS)
 def dtype(ctx):
     """The output keeps the input dtype (an upcast of 16-bit inputs to float32 is accepted)."""
 
@@ -82,7 +85,7 @@ def dtype(ctx):
     return search(ctx, "dtype", "dtype", prop)
 
 
-@register("finite", "nonfinite")
+@register("finite", "nonfinite", terms=_LOSS_LIKE)
 def finite(ctx):
     """The output is finite wherever the spec's value is finite and representable in the dtype."""
 

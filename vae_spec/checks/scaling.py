@@ -69,7 +69,8 @@ def _scaling_check(ctx, name, axis_inputs, declared, part, mean_code, zero_kl_is
             return None
         if np.max(np.abs(growth)) <= np.max(limit_growth):
             return SKIP  # the term is too small here to tell a sum from a mean
-        ratio = float(np.ravel((out_dup - out) / growth)[np.argmax(np.abs(np.ravel(growth)))])
+        at = int(np.argmax(np.abs(np.ravel(growth))))  # divide there only: other entries may be 0/0
+        ratio = float(np.ravel(out_dup - out)[at] / np.ravel(growth)[at])
         looks_like_mean = abs(ratio) < 0.25
         message = (
             f"doubling the {part} size multiplied the {'KL' if part == 'latent' else 'reconstruction'} "

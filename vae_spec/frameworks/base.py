@@ -97,6 +97,14 @@ class Adapter(abc.ABC):
     def seed(self, seed: int) -> None:
         """Seed the framework's global random generator, so stochastic calls reproduce."""
 
+    def random_key(self, seed: int):
+        """An explicit random key for functions that take one (the ``key`` argument)."""
+        raise NotImplementedError(f"{self.name} takes no random key argument")
+
+    def compile(self, fn: Callable) -> Callable:
+        """``fn`` under the framework's compiler (torch.compile, tf.function with XLA, jax.jit)."""
+        raise NotImplementedError(f"{self.name} has no compiler")
+
 
 _ADAPTERS: dict[str, tuple[str, str, str, str]] = {
     # name: (adapter module, adapter class, framework module, extra)

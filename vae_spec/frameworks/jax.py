@@ -95,6 +95,12 @@ class JaxAdapter(Adapter):
         """Matmul and convolution in full precision (no TF32, no bfloat16 passes)."""
         return jax.default_matmul_precision("highest")
 
+    def random_key(self, seed: int):
+        return jax.random.PRNGKey(seed)
+
+    def compile(self, fn):
+        return jax.jit(fn)
+
     def seed(self, seed: int) -> None:
         """Nothing: jax has no global random state; a stochastic loss takes its PRNG key."""
 

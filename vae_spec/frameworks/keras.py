@@ -77,3 +77,9 @@ class KerasAdapter(Adapter):
     def seed(self, seed: int) -> None:
         """``keras.utils.set_random_seed``: Python's, numpy's and the backend's generators."""
         keras.utils.set_random_seed(seed)
+
+    def random_key(self, seed: int):
+        return self.backend_adapter.random_key(seed)
+
+    def compile(self, fn):
+        return self.backend_adapter.compile(fn)

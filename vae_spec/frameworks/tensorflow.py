@@ -89,5 +89,9 @@ class TensorFlowAdapter(Adapter):
             False,
         )
 
+    def compile(self, fn):
+        """tf.function with XLA (jit_compile=True); it retraces once per new input shape."""
+        return tf.function(fn, jit_compile=True)
+
     def seed(self, seed: int) -> None:
         tf.random.set_seed(seed)

@@ -83,6 +83,10 @@ class TorchAdapter(Adapter):
         and no reduced-precision accumulation in float16 and bfloat16 matmuls."""
         return _restoring_all(_full_precision_settings())
 
+    def compile(self, fn):
+        """torch.compile with dynamic shapes, so a new batch size does not recompile."""
+        return torch.compile(fn, dynamic=True)
+
     def seed(self, seed: int) -> None:
         torch.manual_seed(seed)
 
