@@ -30,7 +30,8 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--framework", required=True,
                         help="numpy, torch, tensorflow, jax, keras or array-api[:module]")
     parser.add_argument("--term", default="loss",
-                        help="kl, reconstruction, loss, elbo, mc_kl or mc_loss (default loss)")
+                        help="kl, reconstruction, loss, elbo, mc_kl, mc_loss, iwae, sampler or "
+                             "stochastic_loss (default loss)")
     parser.add_argument("--args", required=True,
                         help="the function's parameters as canonical names, comma-separated, "
                              "positional (x_recon,x,mu,logvar) or user=canonical pairs")
@@ -75,7 +76,7 @@ def _cmd_check(options) -> int:
     )
     target = _build_target(options, convention)
     report = check(target, max_examples=options.max_examples, seed=options.seed,
-                   profile=options.profile, raise_on_failure=False)
+                   profile=options.profile, raise_on_failure=False, compile=options.compile)
     print(report.to_json() if options.json else report.to_text())
     return EXIT_OK if report.passed else EXIT_DEPARTS
 
@@ -114,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--max-examples", type=int, help="cases per check")
     check_parser.add_argument("--seed", type=int, help="search seed (default 0)")
     check_parser.add_argument("--profile", choices=("vae-dev", "vae-ci", "vae-thorough"))
+    check_parser.add_argument("--compile", action="store_true",
+                              help="also check the function compiled (torch.compile, tf.function, jax.jit)")
     check_parser.set_defaults(run=_cmd_check)
     diagnose_parser = verbs.add_parser("diagnose", help="infer the loss's convention and departures")
     _add_target_options(diagnose_parser)

@@ -1,7 +1,7 @@
 """Search profiles: how many cases each check draws, and whether the search is derandomized.
 
 ``vae-dev`` is fast, ``vae-ci`` (the default) is derandomized for reproducible CI runs, and
-``vae-thorough`` draws many cases. The same names are registered as hypothesis settings
+``vae-thorough`` draws many cases and also checks the compiled function. The same names are registered as hypothesis settings
 profiles (not loaded), for tests that use hypothesis directly.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, settings
 
 PROFILES = {
-    "vae-dev": {"max_examples": 15, "derandomize": False},
-    "vae-ci": {"max_examples": 40, "derandomize": True},
-    "vae-thorough": {"max_examples": 400, "derandomize": False},
+    "vae-dev": {"max_examples": 15, "derandomize": False, "compile": False},
+    "vae-ci": {"max_examples": 40, "derandomize": True, "compile": False},
+    "vae-thorough": {"max_examples": 400, "derandomize": False, "compile": True},
 }
 DEFAULT_PROFILE = "vae-ci"
 

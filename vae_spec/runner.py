@@ -103,7 +103,7 @@ def check(
             result = CheckResult(name, "error", f"the check crashed: {type(exc).__name__}: {exc}",
                                  code=spec.code)
         report.checks.append(result)
-    if compile:
+    if compile or settings["compile"]:
         report.checks.extend(_compiled_checks(ctx, names))
     report.seconds = time.perf_counter() - start
     if raise_on_failure and not report.passed:

@@ -9,7 +9,9 @@ from ._engine import SKIP, Failure, search
 from .output import shape_ok
 from .registry import register
 
-_TERM_CODE = {"kl": "kl-formula", "mc_kl": "kl-formula", "reconstruction": "recon-formula"}
+_TERM_CODE = {
+    "kl": "kl-formula", "mc_kl": "kl-formula", "reconstruction": "recon-formula", "iwae": "iwae-formula",
+}
 
 
 def compare_with_spec(ctx, inputs, dtype, batch):
