@@ -1,20 +1,40 @@
 """vae_spec: is your VAE loss the ELBO? Check a declared claim, or diagnose an undeclared one.
 
-Public API (re-exports only; importing vae_spec imports no framework)::
+Public API (re-exports only)::
 
     from vae_spec import Target, Convention, check, diagnose
+
+Names are imported on first use, so ``import vae_spec`` (and loading the pytest plugin, which
+lives in this package) costs almost nothing and imports no framework.
 """
 
-from . import spec
-from .diagnose import Diagnosis, Finding, diagnose
-from .report import CheckResult, Report
-from .runner import ConformanceError, check
-from .spec.objective import Convention
-from .target import Target, TargetError
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CheckResult", "ConformanceError", "Convention", "Diagnosis", "Finding", "Report", "Target",
-    "TargetError", "check", "diagnose", "spec", "__version__",
-]
+_EXPORTS = {
+    "CheckResult": ".report",
+    "ConformanceError": ".runner",
+    "Convention": ".spec.objective",
+    "Diagnosis": ".diagnose",
+    "Finding": ".diagnose",
+    "Report": ".report",
+    "Target": ".target",
+    "TargetError": ".target",
+    "check": ".runner",
+    "diagnose": ".diagnose",
+}
+
+__all__ = [*_EXPORTS, "spec", "__version__"]
+
+
+def __getattr__(name):
+    if name == "spec":
+        return importlib.import_module(".spec", __name__)
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module 'vae_spec' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)
