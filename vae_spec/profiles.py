@@ -7,8 +7,6 @@ profiles (not loaded), for tests that use hypothesis directly.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, settings
-
 PROFILES = {
     "vae-dev": {"max_examples": 15, "derandomize": False, "compile": False},
     "vae-ci": {"max_examples": 40, "derandomize": True, "compile": False},
@@ -26,7 +24,13 @@ def resolve(profile: str | None) -> dict:
 
 
 def register_hypothesis_profiles() -> None:
-    """Register the profiles with hypothesis (without loading any)."""
+    """Register the profiles with hypothesis (without loading any).
+
+    Hypothesis calls this through its ``hypothesis`` entry point when it is imported, so the
+    import of hypothesis happens here, not at module level (that would be circular).
+    """
+    from hypothesis import HealthCheck, settings
+
     for name, values in PROFILES.items():
         settings.register_profile(
             name, max_examples=values["max_examples"], derandomize=values["derandomize"],

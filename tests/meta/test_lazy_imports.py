@@ -1,0 +1,27 @@
+"""Importing vae_spec, its engine or its pytest plugin imports no framework."""
+
+import subprocess
+import sys
+
+import pytest
+
+FRAMEWORKS = ("torch", "tensorflow", "jax", "keras", "array_api_strict")
+
+
+@pytest.mark.parametrize("statement", [
+    "import vae_spec",
+    "from vae_spec import Target, Convention, check, diagnose, spec",
+    "import vae_spec.pytest_plugin",
+    "import vae_spec.runner, vae_spec.diagnose, vae_spec.checks, vae_spec.cli, vae_spec.examples",
+    "import vae_spec.selftest.corpus",
+])
+def test_no_framework_is_imported(statement):
+    code = f"{statement}\nimport sys\nprint(','.join(m for m in {FRAMEWORKS!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "", f"{statement!r} imported {loaded.stdout.strip()}"
+
+
+def test_import_vae_spec_loads_only_the_package_module():
+    code = "import vae_spec, sys\nprint(sorted(m for m in sys.modules if m.startswith('vae_spec')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "['vae_spec']"
