@@ -16,13 +16,13 @@ _EXPORTS = {
     "CheckResult": ".report",
     "ConformanceError": ".runner",
     "Convention": ".spec.objective",
-    "Diagnosis": ".diagnose",
-    "Finding": ".diagnose",
+    "Diagnosis": ".diagnosis",
+    "Finding": ".diagnosis",
     "Report": ".report",
     "Target": ".target",
     "TargetError": ".target",
     "check": ".runner",
-    "diagnose": ".diagnose",
+    "diagnose": ".diagnosis",
 }
 
 __all__ = [*_EXPORTS, "spec", "__version__"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .selftest.cli import add_parser as add_selftest_parser
+
 EXIT_OK, EXIT_DEPARTS, EXIT_USAGE = 0, 1, 2
 
 
@@ -82,7 +84,7 @@ def _cmd_check(options) -> int:
 
 
 def _cmd_diagnose(options) -> int:
-    from .diagnose import diagnose
+    from .diagnosis import diagnose
 
     diagnosis = diagnose(_build_target(options), seed=options.seed)
     print(diagnosis.to_json() if options.json else diagnosis.to_text())
@@ -125,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser = verbs.add_parser("demo", help="diagnose and check the bundled examples")
     demo_parser.add_argument("--no-check", action="store_true", help="diagnose only (faster)")
     demo_parser.set_defaults(run=_cmd_demo)
+    add_selftest_parser(verbs)
     return parser
 
 

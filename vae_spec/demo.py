@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from .diagnose import diagnose
+from .diagnosis import diagnose
 from .examples import EXAMPLES
 from .frameworks.base import is_installed
 from .runner import check

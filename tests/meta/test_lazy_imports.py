@@ -12,7 +12,7 @@ FRAMEWORKS = ("torch", "tensorflow", "jax", "keras", "array_api_strict")
     "import vae_spec",
     "from vae_spec import Target, Convention, check, diagnose, spec",
     "import vae_spec.pytest_plugin",
-    "import vae_spec.runner, vae_spec.diagnose, vae_spec.checks, vae_spec.cli, vae_spec.examples",
+    "import vae_spec.runner, vae_spec.diagnosis, vae_spec.checks, vae_spec.cli, vae_spec.examples",
     "import vae_spec.selftest.corpus",
 ])
 def test_no_framework_is_imported(statement):
