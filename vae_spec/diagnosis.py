@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -198,6 +198,7 @@ def diagnose(target: Target, *, seed: int = 0) -> Diagnosis:
         )
     start = time.perf_counter()
     adapter = get_adapter(target.framework)
+    target = replace(target, fn=adapter.prepare(target.fn))
     observations = _observe(adapter, target, seed)
     diagnosis = _judge(target, adapter, observations)
     diagnosis.seconds = time.perf_counter() - start
@@ -300,8 +301,6 @@ def _no_fit(target, adapter, obs, fits, findings) -> Diagnosis:
 
 
 def _recon_only(target) -> Target:
-    from dataclasses import replace
-
     return replace(target, term="reconstruction")
 
 

@@ -84,7 +84,8 @@ def check(
         raise ValueError(f"checks: unknown check(s) {', '.join(unknown)}; expected any of {', '.join(CHECKS)}")
     adapter = get_adapter(target.framework)
     ctx = Context(
-        target=target, adapter=adapter, dtypes=check_dtypes(target, adapter),
+        target=replace(target, fn=adapter.prepare(target.fn)), adapter=adapter,
+        dtypes=check_dtypes(target, adapter),
         max_examples=max_examples or settings["max_examples"],
         seed=_seed(seed, settings),
     )

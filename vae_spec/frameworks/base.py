@@ -101,6 +101,10 @@ class Adapter(abc.ABC):
         """An explicit random key for functions that take one (the ``key`` argument)."""
         raise NotImplementedError(f"{self.name} takes no random key argument")
 
+    def prepare(self, fn: Callable) -> Callable:
+        """The function as the engine calls it (itself, except where eager calls are slow)."""
+        return fn
+
     def compile(self, fn: Callable) -> Callable:
         """``fn`` under the framework's compiler (torch.compile, tf.function with XLA, jax.jit)."""
         raise NotImplementedError(f"{self.name} has no compiler")

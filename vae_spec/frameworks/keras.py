@@ -83,3 +83,6 @@ class KerasAdapter(Adapter):
 
     def compile(self, fn):
         return self.backend_adapter.compile(fn)
+
+    def prepare(self, fn):
+        return self.backend_adapter.prepare(fn)
