@@ -340,9 +340,46 @@ def _form_dict(form: fitting.Form) -> dict:
     }
 
 
+def _complexity(value: float) -> int:
+    """How simple a weight is to write: the least q <= 12 making q * mantissa an integer (else 99).
+
+    Weights people write (1, 0.5, 0.01, 4, 1/3) score low; 1/784 (a mean over 784 pixels
+    folded into a sum) scores 99.
+    """
+    if not value > 0 or not math.isfinite(value):
+        return 99
+    mantissa = value / 10 ** math.floor(math.log10(value))
+    for q in range(1, 13):
+        if abs(mantissa * q - round(mantissa * q)) <= 1e-6 * mantissa * q:
+            return q
+    return 99
+
+
+def _read_fixed_shapes(target, form: fitting.Form, a: float, b: float):
+    """Where the target fixes D or d, a sum and a mean over it fit alike; read the simpler weights.
+
+    The probes cannot vary a declared size, so (data sum, weight a) and (data mean, weight
+    a D) fit equally. The reading whose weights are simplest to write wins (a loss averaging
+    784 pixels has weight 1 on the mean, not 1/784 on the sum); ties keep the sum.
+    """
+    sizes = {
+        "data": math.prod(target.data_shape) if target.data_shape and form.data == "sum" else None,
+        "latent": math.prod(target.latent_shape) if target.latent_shape and form.latent == "sum" else None,
+    }
+    readings = []
+    for data in ("sum", "mean") if sizes["data"] else (form.data,):
+        for latent in ("sum", "mean") if sizes["latent"] else (form.latent,):
+            a_read = a * sizes["data"] if data == "mean" and form.data == "sum" else a
+            b_read = b * sizes["latent"] if latent == "mean" and form.latent == "sum" else b
+            score = (_complexity(abs(a_read)) if form.likelihood else 0) + (
+                _complexity(abs(b_read)) if form.kl_param else 0)
+            readings.append((score, data != form.data, latent != form.latent, data, latent, a_read, b_read))
+    _, _, _, data, latent, a_read, b_read = min(readings)
+    return replace(form, data=data, latent=latent), a_read, b_read
+
+
 def _describe(target, adapter, obs, best: fitting.Fit, findings: list[Finding]) -> Diagnosis:
-    form = best.form
-    a, b = best.recon, best.kl
+    form, a, b = _read_fixed_shapes(target, best.form, best.recon, best.kl)
     has_recon, has_kl = form.likelihood is not None, form.kl_param is not None
     likelihood_info = None
     implied_variance = None

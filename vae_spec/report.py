@@ -119,7 +119,10 @@ def repro_snippet(target, inputs: dict[str, np.ndarray], dtype: str) -> str:
     """Framework-neutral numpy code that rebuilds the inputs and calls the target."""
     module, _, attr = (target.name or "").partition(":")
     lines = ["import numpy as np", "from vae_spec.frameworks import get_adapter"]
-    if module and attr and "<" not in attr and not module.startswith("_vae_spec_target_"):
+    if module.endswith(".py") or "/" in module or "\\" in module:
+        lines.append("from vae_spec.target import load_callable")
+        lines.append(f"fn = load_callable({target.name!r})")
+    elif module and attr and "<" not in attr and not module.startswith("_vae_spec_target_"):
         lines.append(f"from {module} import {attr.split('.')[0]} as fn")
     else:
         lines.append(f"fn = ...  # {target.name}")
