@@ -94,6 +94,8 @@ def check(
                     seed=ctx.seed)
     for name in names:
         spec = CHECKS[name]
+        if target.term not in spec.terms:
+            continue  # a check for another kind of term is not part of this report
         reason = spec.applies(target, adapter)
         if reason:
             report.checks.append(CheckResult(name, "skip", reason))

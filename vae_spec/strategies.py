@@ -26,7 +26,7 @@ from hypothesis.extra import numpy as hnp
 from .spec.likelihoods import parse_likelihood
 
 REGIMES = ("typical", "near-prior", "wide")
-SMALL_ELEMENTS = 48  # arrays up to this size are drawn element-wise (shrinkable)
+SMALL_ELEMENTS = 160  # arrays up to this size are drawn element-wise (shrinkable)
 MAX_BATCH = 6
 
 
