@@ -17,7 +17,7 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis.errors import HypothesisException
 
-from .. import reference
+from .. import reference, tolerance
 from ..frameworks.base import AdapterTypeError
 from ..report import CheckResult, repro_snippet
 from ..strategies import Case, cases, classic_cases
@@ -119,6 +119,43 @@ class Context:
 
 def _same(after: np.ndarray, before: np.ndarray) -> bool:
     return after.shape == before.shape and bool(np.array_equal(after, before, equal_nan=True))
+
+
+def expected_shape(target, batch: int) -> tuple[int, ...]:
+    """() for a batch mean or sum, (B,) for batch "none"."""
+    return (batch,) if target.convention.batch == "none" else ()
+
+
+def shape_ok(target, output: np.ndarray, batch: int) -> bool:
+    """The declared shape; a size-1 vector is accepted where a scalar is declared."""
+    want = expected_shape(target, batch)
+    return output.shape == want or (want == () and output.shape == (1,))
+
+
+@dataclass
+class Evaluation:
+    """A conforming-shaped, finite output with the spec's value and the derived bound."""
+
+    output: np.ndarray
+    expected: reference.Expected
+    limit: np.ndarray
+
+
+def evaluate(ctx: Context, inputs: dict[str, np.ndarray], dtype: str) -> Evaluation | None:
+    """Call the target and the spec on ``inputs``; None when the case says nothing here.
+
+    Nothing is said when the call fails or has the wrong shape (returns_array and shape
+    report those), when the output is not finite (the finite check), or when the spec's value
+    overflows the dtype.
+    """
+    call = ctx.call(inputs, dtype)
+    if not call.ok or not shape_ok(ctx.target, call.output, next(iter(inputs.values())).shape[0]):
+        return None
+    expected = ctx.expected(inputs)
+    if not tolerance.representable(expected.value, dtype).all() or not np.isfinite(call.output).all():
+        return None
+    limit = tolerance.bound(expected.magnitude, dtype, expected.n_summands)
+    return Evaluation(call.output.reshape(expected.value.shape), expected, limit)
 
 
 class _CaseFailed(AssertionError):

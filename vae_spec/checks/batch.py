@@ -12,25 +12,14 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from .. import tolerance
 from ..strategies import Case, cases
-from ._engine import SKIP, Failure, search
-from .output import shape_ok
+from ._engine import SKIP, Failure, evaluate, search
 from .registry import register
 
 
 def _evaluate(ctx, inputs, dtype):
-    call = ctx.call(inputs, dtype)
-    if not call.ok or not shape_ok(ctx.target, call.output, next(iter(inputs.values())).shape[0]):
-        return None
-    expected = ctx.expected(inputs)
-    if not tolerance.representable(expected.value, dtype).all() or not np.isfinite(call.output).all():
-        return None
-    return call.output.reshape(expected.value.shape), expected
-
-
-def _limit(expected, dtype):
-    return tolerance.bound(expected.magnitude, dtype, expected.n_summands)
+    result = evaluate(ctx, inputs, dtype)
+    return None if result is None else (result.output, result.limit)
 
 
 def _rows(inputs, index):
@@ -57,10 +46,10 @@ def batch_scaling(ctx):
         many = _evaluate(ctx, many_inputs, case.dtype)
         if single is None or many is None:
             return SKIP
-        (one, one_expected), (out, out_expected) = single, many
+        (one, one_limit), (out, out_limit) = single, many
         factor = {"mean": 1.0, "sum": float(repeats), "none": 1.0}[how]
         predicted = factor * one if how != "none" else np.repeat(one, repeats)
-        limit = _limit(out_expected, case.dtype) + factor * _limit(one_expected, case.dtype)
+        limit = out_limit + factor * one_limit
         error = np.max(np.abs(out - predicted))
         if error <= np.max(limit):
             return None
@@ -94,9 +83,9 @@ def batch_permutation(ctx):
         permuted = _evaluate(ctx, _rows(inputs, order), case.dtype)
         if base is None or permuted is None:
             return SKIP
-        (out, expected), (out_p, _) = base, permuted
+        (out, out_limit), (out_p, _) = base, permuted
         predicted = out[order] if how == "none" else out
-        limit = 2 * _limit(expected, case.dtype)
+        limit = 2 * out_limit
         error = np.max(np.abs(out_p - predicted))
         if error <= np.max(limit):
             return None
@@ -121,12 +110,12 @@ def batch_consistency(ctx):
         singles = [_evaluate(ctx, _rows(inputs, slice(b, b + 1)), case.dtype) for b in range(case.batch_size)]
         if whole is None or any(s is None for s in singles):
             return SKIP
-        out, expected = whole
+        out, out_limit = whole
         values = np.array([np.ravel(s[0])[0] for s in singles])
         predicted = {"mean": values.mean(), "sum": values.sum(), "none": values}[how]
-        single_limits = np.array([np.ravel(_limit(s[1], case.dtype))[0] for s in singles])
+        single_limits = np.array([np.ravel(s[1])[0] for s in singles])
         weight = 1.0 / case.batch_size if how == "mean" else 1.0
-        limit = np.max(_limit(expected, case.dtype)) + weight * (
+        limit = np.max(out_limit) + weight * (
             single_limits.sum() if how != "none" else np.max(single_limits)
         )
         error = np.max(np.abs(out - predicted))

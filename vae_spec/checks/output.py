@@ -6,24 +6,13 @@ import numpy as np
 
 from .. import tolerance
 from ..frameworks.base import AdapterTypeError
-from ._engine import SKIP, Failure, search
+from ._engine import SKIP, Failure, expected_shape, search, shape_ok
 from ..target import DETERMINISTIC_TERMS, TERMS
 from .registry import register
 
 _LOSS_LIKE = DETERMINISTIC_TERMS + ("stochastic_loss",)
 
 _PRECISION = {"bfloat16": 8, "float16": 11, "float32": 24, "float64": 53}
-
-
-def expected_shape(target, batch: int) -> tuple[int, ...]:
-    """() for a batch mean or sum, (B,) for batch "none"."""
-    return (batch,) if target.convention.batch == "none" else ()
-
-
-def shape_ok(target, output: np.ndarray, batch: int) -> bool:
-    """The declared shape; a size-1 vector is accepted where a scalar is declared."""
-    want = expected_shape(target, batch)
-    return output.shape == want or (want == () and output.shape == (1,))
 
 
 @register("returns_array", "raised", terms=TERMS)

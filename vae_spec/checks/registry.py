@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..target import DETERMINISTIC_TERMS, TERMS
+from ..target import DETERMINISTIC_TERMS
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import reference, tolerance
-from ._engine import SKIP, Failure, search
-from .output import shape_ok
+from .. import reference
+from ._engine import SKIP, Failure, evaluate, search
 from .registry import register
 
 _LATENT_INPUTS = ("mu", "logvar", "logstd", "std", "var", "z", "eps", "prior_mu", "prior_logvar")
@@ -31,15 +30,8 @@ def _duplicate(inputs, names):
 
 
 def _evaluate(ctx, inputs, dtype):
-    call = ctx.call(inputs, dtype)
-    batch = next(iter(inputs.values())).shape[0]
-    if not call.ok or not shape_ok(ctx.target, call.output, batch):
-        return None
-    expected = ctx.expected(inputs)
-    if not tolerance.representable(expected.value, dtype).all() or not np.isfinite(call.output).all():
-        return None
-    limit = tolerance.bound(expected.magnitude, dtype, expected.n_summands)
-    return call.output.reshape(expected.value.shape), limit
+    result = evaluate(ctx, inputs, dtype)
+    return None if result is None else (result.output, result.limit)
 
 
 def _scaling_check(ctx, name, axis_inputs, declared, part, mean_code, zero_kl_is_growth):

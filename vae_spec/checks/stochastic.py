@@ -21,8 +21,7 @@ import numpy as np
 from scipy import stats
 
 from .. import tolerance
-from ._engine import SKIP, Failure, search
-from .output import shape_ok
+from ._engine import SKIP, Failure, search, shape_ok
 from .registry import register
 
 FALSE_FAILURE = 1e-6
