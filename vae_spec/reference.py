@@ -83,10 +83,7 @@ def expected(target, inputs: dict[str, np.ndarray]) -> Expected:
 def expected_grad(target, inputs: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """d(sum of output)/d(input) and its magnitude, for each differentiable bound input."""
     convention = target.convention
-    batch = inputs["x" if "x" in inputs else "mu"].shape[0]
-    weight = convention.scale / batch if convention.batch == "mean" else convention.scale
-    if target.term == "elbo":
-        weight = -weight
+    weight = _weight(target, inputs)
     grads: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def add(name, grad, magnitude, factor):
@@ -99,8 +96,7 @@ def expected_grad(target, inputs: dict[str, np.ndarray]) -> dict[str, tuple[np.n
 
     kl_factor = weight * (convention.beta if target.term not in ("kl", "mc_kl") else 1.0)
     if target.term in ("reconstruction", "loss", "elbo", "mc_loss"):
-        x = inputs["x"]
-        data_factor = weight / _count(x) if convention.data == "mean" else weight
+        data_factor = _data_factor(target, inputs)
         for name, (g, m) in _reconstruction_grad(target, inputs).items():
             add(name, g, m, data_factor)
     if target.term in ("kl", "loss", "elbo"):
@@ -112,6 +108,27 @@ def expected_grad(target, inputs: dict[str, np.ndarray]) -> dict[str, tuple[np.n
         for name, (g, m) in _mc_kl_grad(target, inputs).items():
             add(name, g, m, latent_factor)
     return {name: _fit(value, inputs[name]) for name, value in grads.items() if name in inputs}
+
+
+def subgradient_radius(target, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Where the output has a kink, the half-width of its set of derivatives (0 elsewhere).
+
+    A Laplace decoder's -log p = |x - m| / S has a kink at m = x: every value in [-1/S, 1/S]
+    is a derivative with respect to m there (a subgradient). The spec's gradient takes 0;
+    torch and TensorFlow return 0 too (sign(0)); jax returns -1/S or 1/S (its |u| has
+    derivative 1 at u = 0, so the sign follows whether the loss writes |x - m| or |m - x|).
+    The radius carries the factor of the spec's gradient (scale, 1/B for a batch mean, 1/D
+    for a data mean).
+    """
+    if target.term not in ("reconstruction", "loss", "elbo", "mc_loss"):
+        return {}
+    likelihood = spec.parse_likelihood(target.likelihood)
+    if likelihood.family != "laplace":
+        return {}
+    x, mean = inputs["x"], inputs["x_recon"]
+    scale = (np.exp(np.broadcast_to(inputs[likelihood.learned], x.shape)) if likelihood.learned
+             else likelihood.scale)
+    return {"x_recon": np.where(x == mean, abs(_data_factor(target, inputs)) / scale, 0.0)}
 
 
 def zero_kl_inputs(target, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -345,6 +362,20 @@ def _likelihood_params(target, inputs):
 def _prior(inputs):
     shape = inputs["mu"].shape
     return (np.broadcast_to(inputs["prior_mu"], shape), np.broadcast_to(inputs["prior_logvar"], shape))
+
+
+def _weight(target, inputs) -> float:
+    """The factor every per-example term carries: scale, over B for a batch mean, negated for elbo."""
+    convention = target.convention
+    batch = inputs["x" if "x" in inputs else "mu"].shape[0]
+    weight = convention.scale / batch if convention.batch == "mean" else convention.scale
+    return -weight if target.term == "elbo" else weight
+
+
+def _data_factor(target, inputs) -> float:
+    """The factor of each data element's term: the weight, over D for a data mean."""
+    weight = _weight(target, inputs)
+    return weight / _count(inputs["x"]) if target.convention.data == "mean" else weight
 
 
 def _count(array) -> int:
