@@ -48,7 +48,14 @@ def test_largest_is_the_largest_finite_value(dtype):
 
 # -- kappa -----------------------------------------------------------------------------------
 def test_kappa_of_one_summand_is_twice_the_per_element_and_final_operations():
-    assert tolerance.kappa(1) == 2 * (tolerance.ELEMENT_OPS + tolerance.FINAL_OPS)
+    element_ops = 2 * tolerance.ELEMENTARY_ULPS + tolerance.ARITHMETIC_OPS
+    assert tolerance.kappa(1) == 2 * (element_ops + tolerance.FINAL_OPS) == 32
+
+
+@pytest.mark.parametrize("ulps", [4, 16, 128])
+def test_kappa_grows_by_four_per_ulp_of_the_elementary_functions(ulps):
+    # c_f = 2 e + 4 enters kappa twice: each ulp of e adds 4
+    assert tolerance.kappa(1, ulps) - tolerance.kappa(1, ulps - 1) == 4
 
 
 @pytest.mark.parametrize("exponent", range(1, 30))

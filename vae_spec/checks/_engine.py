@@ -154,7 +154,7 @@ def evaluate(ctx: Context, inputs: dict[str, np.ndarray], dtype: str) -> Evaluat
     expected = ctx.expected(inputs)
     if not tolerance.representable(expected.value, dtype).all() or not np.isfinite(call.output).all():
         return None
-    limit = tolerance.bound(expected.magnitude, dtype, expected.n_summands)
+    limit = tolerance.bound(expected.magnitude, dtype, expected.n_summands, ctx.adapter.elementary_ulps(dtype))
     return Evaluation(call.output.reshape(expected.value.shape), expected, limit)
 
 

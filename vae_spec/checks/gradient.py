@@ -62,7 +62,8 @@ def gradient(ctx):
             radius = kinks.get(name)
             # at a kink any derivative within the radius is right: compare the nearest one
             nearest = got if radius is None else got - np.clip(got - want, -radius, radius)
-            comparison = tolerance.compare(nearest, want, magnitude, case.dtype, expected_value.n_summands)
+            comparison = tolerance.compare(nearest, want, magnitude, case.dtype, expected_value.n_summands,
+                                           ctx.adapter.elementary_ulps(case.dtype))
             if worst is None or comparison.margin > worst[1].margin:
                 worst = (name, comparison, got, want)
         if worst is None or worst[1].passed:

@@ -67,7 +67,7 @@ def sampler_value(ctx):
         magnitude = np.abs(inputs["mu"]) + sigma * np.abs(inputs["eps"])
         if not tolerance.representable(want, case.dtype).all():
             return SKIP
-        comparison = tolerance.compare(z, want, magnitude, case.dtype, 4)
+        comparison = tolerance.compare(z, want, magnitude, case.dtype, 4, ctx.adapter.elementary_ulps(case.dtype))
         if comparison.passed:
             return None
         index = comparison.index or ()
@@ -180,7 +180,8 @@ def sampler_gradient(ctx):
             if got is None:
                 return Failure(f"no gradient flows to {name!r}: z is not a pathwise (reparameterized) sample",
                                expected=want)
-            comparison = tolerance.compare(got, want, magnitude[name], case.dtype, 8)
+            comparison = tolerance.compare(got, want, magnitude[name], case.dtype, 8,
+                                           ctx.adapter.elementary_ulps(case.dtype))
             if not comparison.passed:
                 index = comparison.index or ()
                 return Failure(

@@ -55,7 +55,8 @@ def stochastic_mean(ctx):
             return SKIP
         mean = samples.mean(axis=0)
         se = samples.std(axis=0, ddof=1) / np.sqrt(CALLS)
-        rounding = np.ravel(tolerance.bound(expected.magnitude, case.dtype, expected.n_summands))
+        rounding = np.ravel(tolerance.bound(expected.magnitude, case.dtype, expected.n_summands,
+                                            ctx.adapter.elementary_ulps(case.dtype)))
         limit = t_reject * se + rounding
         detectable = (t_reject + t_power) * se / np.maximum(np.abs(want), 1e-300)
         power["relative"] = max(power["relative"], float(np.max(detectable)))

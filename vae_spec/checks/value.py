@@ -18,7 +18,7 @@ def compare_with_spec(ctx, inputs, dtype):
         return None
     expected = result.expected
     return result, tolerance.compare(result.output, expected.value, expected.magnitude, dtype,
-                                     expected.n_summands)
+                                     expected.n_summands, ctx.adapter.elementary_ulps(dtype))
 
 
 def departing_term(ctx, inputs, dtype) -> str:

@@ -101,6 +101,10 @@ class Adapter(abc.ABC):
         """An explicit random key for functions that take one (the ``key`` argument)."""
         raise NotImplementedError(f"{self.name} takes no random key argument")
 
+    def elementary_ulps(self, dtype: str) -> float:
+        """The error of the framework's exp, log, log1p, ... in ulp (see vae_spec.tolerance)."""
+        return 4.0
+
     def prepare(self, fn: Callable) -> Callable:
         """The function as the engine calls it (itself, except where eager calls are slow)."""
         return fn

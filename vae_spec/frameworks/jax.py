@@ -99,6 +99,10 @@ class JaxAdapter(Adapter):
     def random_key(self, seed: int):
         return jax.random.PRNGKey(seed)
 
+    def elementary_ulps(self, dtype: str) -> float:
+        """XLA's float64 log1p errs by up to 128 ulp on [-0.4142, -0.3585] (measured, jax 0.10)."""
+        return 128.0 if dtype == "float64" else 4.0
+
     def prepare(self, fn):
         """``jax.jit(fn)``, falling back to ``fn`` itself for good once a jitted call fails.
 

@@ -86,3 +86,6 @@ class KerasAdapter(Adapter):
 
     def prepare(self, fn):
         return self.backend_adapter.prepare(fn)
+
+    def elementary_ulps(self, dtype: str) -> float:
+        return self.backend_adapter.elementary_ulps(dtype)
