@@ -340,6 +340,17 @@ def _form_dict(form: fitting.Form) -> dict:
     }
 
 
+def _offset_per_latent(fit: fitting.Fit, form: fitting.Form, a: float, b: float) -> bool:
+    """A constant per latent element that grows with d: not a legal additive constant.
+
+    Under a latent mean the per-element offset is one constant per example, which is legal.
+    The coefficient counts when it is above the fit's accuracy relative to the KL weight.
+    """
+    if form.latent == "mean":
+        return False
+    return abs(fit.per_latent) > max(fit.relative_residual, 1e-9) * 1e3 * max(abs(b), abs(a), 1e-300)
+
+
 def _complexity(value: float) -> int:
     """How simple a weight is to write: the least q <= 12 making q * mantissa an integer (else 99).
 
@@ -454,6 +465,10 @@ def _describe(target, adapter, obs, best: fitting.Fit, findings: list[Finding]) 
         depart("batch-mismatch", (
             f"The reconstruction is {_batch_word(form.batch_recon)} over the batch but the KL is "
             f"{_batch_word(form.batch_kl)}, so their relative weight changes with the batch size B."))
+    if has_kl and _offset_per_latent(best, form, a, b):
+        depart("kl-formula", (
+            f"The KL is off by {best.per_latent:.4g} per latent dimension: it is not 0 when q "
+            f"equals the prior (a '+1' where '-1' belongs, or a dropped term)."))
     # weights
     if has_kl and b < 0:
         depart("kl-sign", "The KL enters with the wrong sign: the loss rewards divergence from the prior.")
@@ -599,7 +614,7 @@ def _check_gradient(target, adapter, obs, best, diagnosis):
         return
     def model(inputs):
         matrix, _, _ = fitting.columns(best.form, target, inputs, {})
-        return sign * float(np.sum(matrix @ np.array([best.recon, best.kl, best.per_element, best.offset])))
+        return sign * float(np.sum(matrix @ np.array([best.recon, best.kl, best.per_element, best.offset, best.per_latent])))
 
     u = 2.0**-53 if obs.dtype == "float64" else 2.0**-24
     for name in wrt:

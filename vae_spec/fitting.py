@@ -8,8 +8,11 @@ term). On probe i its feature columns are
     C_i = reduce_batch_R( reduce_data( 1 ) )     element count (Gaussian/Laplace constants)
     K_i = reduce_batch_K( reduce_latent( k ) )   k: the KL element term under the reading
     1                                            an additive constant (loss only)
+    L_i = reduce_batch_K( reduce_latent( 1 ) )   latent element count
 
-and the fit solves output_i = a R_i + b K_i + e C_i + c by weighted least squares. Natural
+and the fit solves output_i = a R_i + b K_i + e C_i + c + f L_i by weighted least squares.
+A nonzero f is a KL that is not 0 at q = p (a "+1" where "-1" belongs): a departure the
+diagnosis names, not a legal constant, since it grows with the latent size. Natural
 element terms: the negative log-likelihood for Bernoulli and continuous Bernoulli (and the
 learned Gaussian/Laplace without their constant), the squared error (x - m)^2 for a Gaussian
 (so a = 1/(2 sigma^2) times the overall scale) and |x - m| for a Laplace.
@@ -62,6 +65,7 @@ class Fit:
     kl: float
     per_element: float
     offset: float
+    per_latent: float
     margin: float
     relative_residual: float
 
@@ -152,12 +156,13 @@ def columns(form: Form, target, inputs: dict, cache: dict):
             return None
         k, k_mag = cache[key]
         feature["K"] = _reduce(k, form.latent, form.batch_kl)
+        feature["L"] = _reduce(np.ones_like(k), form.latent, form.batch_kl)
         magnitude["K"] = _reduce(k_mag, form.latent, form.batch_kl)
         rows = feature["K"].shape[0]
     zeros = np.zeros(rows)
     matrix = np.stack([
         feature.get("R", zeros), feature.get("K", zeros), feature.get("C", zeros),
-        np.ones(rows) if target.term in ("loss", "elbo") else zeros,
+        np.ones(rows) if target.term in ("loss", "elbo") else zeros, feature.get("L", zeros),
     ], axis=1)
     return matrix, magnitude.get("R", zeros), magnitude.get("K", zeros)
 
@@ -185,16 +190,16 @@ def fit(form: Form, target, probe_inputs: list[dict], outputs: list[np.ndarray],
     used = np.flatnonzero(np.abs(a).sum(axis=0) > 0)
     weight = 1.0 / np.maximum(np.abs(y) + np.abs(a[:, used]).sum(axis=1), 1e-300)
     solution, *_ = np.linalg.lstsq(a[:, used] * weight[:, None], y * weight, rcond=None)
-    coef = np.zeros(4)
+    coef = np.zeros(a.shape[1])
     coef[used] = solution
     residual = y - a @ coef
     magnitude = (np.abs(coef[0]) * r_mag + np.abs(coef[1]) * k_mag + np.abs(coef[2] * a[:, 2])
-                 + np.abs(coef[3]) + np.abs(y))
+                 + np.abs(coef[3]) + np.abs(coef[4] * a[:, 4]) + np.abs(y))
     kappas = np.array([tolerance.kappa(4 * int(c)) for c in n])
     bounds = FIT_FACTOR * kappas * tolerance.UNIT_ROUNDOFF[dtype] * magnitude + 1e-300
     return Fit(
         form=form, recon=float(coef[0]), kl=float(coef[1]), per_element=float(coef[2]),
-        offset=float(coef[3]), margin=float(np.max(np.abs(residual) / bounds)),
+        offset=float(coef[3]), per_latent=float(coef[4]), margin=float(np.max(np.abs(residual) / bounds)),
         relative_residual=float(np.max(np.abs(residual) / np.maximum(magnitude, 1e-300))),
     )
 
