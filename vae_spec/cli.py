@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .selftest.cli import add_parser as add_selftest_parser
 
 EXIT_OK, EXIT_DEPARTS, EXIT_USAGE = 0, 1, 2
 
@@ -17,7 +16,8 @@ class UsageError(Exception):
     """A command line that cannot run; printed without a traceback, exit 2."""
 
 
-def _shape(text: str) -> tuple[int, ...]:
+def parse_shape(text: str) -> tuple[int, ...]:
+    """A shape from "1,28,28"; argparse.ArgumentTypeError for anything else."""
     try:
         shape = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
@@ -39,8 +39,8 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
                              "positional (x_recon,x,mu,logvar) or user=canonical pairs")
     parser.add_argument("--likelihood", help="bernoulli-probs, bernoulli-logits, gaussian, ...")
     parser.add_argument("--posterior", help="logvar, logstd, std or var (default: from --args)")
-    parser.add_argument("--data-shape", type=_shape, help="trailing data shape, e.g. 1,28,28")
-    parser.add_argument("--latent-shape", type=_shape, help="trailing latent shape, e.g. 20")
+    parser.add_argument("--data-shape", type=parse_shape, help="trailing data shape, e.g. 1,28,28")
+    parser.add_argument("--latent-shape", type=parse_shape, help="trailing latent shape, e.g. 20")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser = verbs.add_parser("demo", help="diagnose and check the bundled examples")
     demo_parser.add_argument("--no-check", action="store_true", help="diagnose only (faster)")
     demo_parser.set_defaults(run=_cmd_demo)
+    from .selftest.cli import add_parser as add_selftest_parser
+
     add_selftest_parser(verbs)
     return parser
 

@@ -21,12 +21,13 @@ frameworks only once a target is declared.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 from pathlib import Path
 
 import pytest
+
+from .cli import parse_shape
 
 #: the keys a [[tool.vae_spec.targets]] table may hold, with the TOML types each accepts
 TABLE_KEYS = {
@@ -73,16 +74,6 @@ class _State:
 _STATE = pytest.StashKey[_State]()
 
 
-def _shape(text: str) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not shape or any(s < 1 for s in shape):
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return shape
-
-
 def pytest_addoption(parser):
     group = parser.getgroup("vae_spec", "vae_spec: check that declared VAE losses are the ELBO")
     group.addoption("--vae-target", metavar="MODULE:ATTR",
@@ -102,8 +93,8 @@ def pytest_addoption(parser):
     group.addoption("--vae-scale", type=float, help="declared factor on both terms (default 1)")
     group.addoption("--vae-no-constants", action="store_true",
                     help="--vae-target drops the likelihood's normalizing constants")
-    group.addoption("--vae-data-shape", type=_shape, metavar="1,28,28", help="trailing data shape")
-    group.addoption("--vae-latent-shape", type=_shape, metavar="20", help="trailing latent shape")
+    group.addoption("--vae-data-shape", type=parse_shape, metavar="1,28,28", help="trailing data shape")
+    group.addoption("--vae-latent-shape", type=parse_shape, metavar="20", help="trailing latent shape")
     group.addoption("--vae-max-examples", type=int, metavar="N", help="cases per check, every target")
     group.addoption("--vae-seed", type=int, help="search seed, every target (default 0 under vae-ci)")
     group.addoption("--vae-profile", help="search profile: vae-dev, vae-ci (default) or vae-thorough")
