@@ -20,8 +20,9 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
 from vae_spec import profiles
@@ -123,6 +124,9 @@ def main() -> None:
     with ProcessPoolExecutor(options.jobs, mp_context=get_context("spawn")) as pool:
         mutant_futures = [pool.submit(run_mutant, i, options.mutant_seeds, max_examples) for i in mutants]
         audit_futures = [pool.submit(run_audit, i, options.seeds, max_examples) for i in correct]
+        for done, _ in enumerate(as_completed(mutant_futures + audit_futures), 1):
+            print(f"{done}/{len(mutants) + len(correct)} entries done, "
+                  f"{(time.perf_counter() - start) / 60:.1f} min", file=sys.stderr, flush=True)
         mutant_rows = [f.result() for f in mutant_futures]
         audits = [f.result() for f in audit_futures]
     seconds = time.perf_counter() - start
