@@ -22,6 +22,8 @@ import numpy as np
 
 from . import fitting
 from .frameworks.base import AdapterTypeError, get_adapter
+from .checks import Context
+from .engine.inference import infer_layout
 from .probes import Probe, design
 from .report import CheckResult, repro_snippet
 from .spec.likelihoods import parse_likelihood
@@ -62,6 +64,8 @@ class Diagnosis:
     implied_variance: float | None = None
     seconds: float = 0.0
     counterexamples: list[CheckResult] = field(default_factory=list)
+    layout: str = ""  # the shapes and dtypes probed, and where each came from
+    layout_data: dict | None = None
 
     @property
     def codes(self) -> list[str]:
@@ -75,6 +79,7 @@ class Diagnosis:
             "summary": self.summary, "form": self.form, "residual": self.residual,
             "implied_variance": self.implied_variance, "seconds": round(self.seconds, 3),
             "counterexamples": [c.as_dict() for c in self.counterexamples],
+            "layout": self.layout_data,
         }
 
     def to_json(self) -> str:
@@ -83,6 +88,8 @@ class Diagnosis:
     def to_text(self) -> str:
         verdict = "is the ELBO" if self.is_elbo else "is NOT the ELBO"
         lines = [f"{self.target} [{self.framework}] {verdict}: {self.summary}"]
+        if self.layout:
+            lines.append(f"  shapes: {self.layout}")
         for finding in self.findings:
             lines.append(f"  {finding.severity:7} {finding.code}: {finding.message}")
         return "\n".join(lines)
@@ -108,21 +115,23 @@ def _call(adapter, target, inputs, dtype):
     return adapter.to_numpy(raw), adapter.dtype_name(raw)
 
 
-def _probe_dtype(adapter, target, probe) -> str:
-    """float64 where the framework and the function compute in it, else float32."""
-    if "float64" in adapter.dtypes():
+def _probe_dtype(adapter, target, probe, dtypes) -> str:
+    """float64 where the function runs in it and keeps it (the fit's bounds are tightest),
+    else the first dtype the function runs in."""
+    if "float64" in dtypes:
         try:
             _, out_dtype = _call(adapter, target, probe.inputs, "float64")
-            if out_dtype == "float64":
-                return "float64"
-        except Exception:
-            pass
-    return "float32"
+        except Exception as exc:  # it ran in float64 during inference: a probe-specific failure
+            out_dtype = f"none ({type(exc).__name__})"
+        if out_dtype == "float64":
+            return "float64"
+    others = [d for d in dtypes if d != "float64"]
+    return others[0] if others else "float64"
 
 
-def _observe(adapter, target, seed) -> _Observations:
-    probes = design(target, seed=seed)
-    dtype = _probe_dtype(adapter, target, probes[0])
+def _observe(adapter, target, layout, seed) -> _Observations:
+    probes = design(target, layout, seed=seed)
+    dtype = _probe_dtype(adapter, target, probes[0], layout.dtypes)
     kept, outputs, raised, nonfinite = [], [], [], []
     for probe in probes:
         inputs = {k: adapter.round_to(v, dtype) for k, v in probe.inputs.items()}
@@ -199,8 +208,18 @@ def diagnose(target: Target, *, seed: int = 0) -> Diagnosis:
     start = time.perf_counter()
     adapter = get_adapter(target.framework)
     target = replace(target, fn=adapter.prepare(target.fn))
-    observations = _observe(adapter, target, seed)
+    wanted = target.dtypes or tuple(d for d in ("float64", "float32") if d in adapter.dtypes())
+    layout = infer_layout(Context(target=target, adapter=adapter, dtypes=wanted))
+    # a size the function hard-codes is read like a declared one (a sum and a mean over it fit alike)
+    target = replace(target, latent_shape=None if layout.latent.varies else layout.latent.shape,
+                     data_shape=None if layout.data.varies else layout.data.shape)
+    observations = _observe(adapter, target, layout, seed)
     diagnosis = _judge(target, adapter, observations)
+    diagnosis.layout, diagnosis.layout_data = layout.words(target), layout.as_dict()
+    diagnosis.findings[:0] = [
+        Finding("dtype-unsupported", "warning", f"The function raised in {dtype} on every probe "
+                f"({error}); probed in {', '.join(layout.dtypes)} only.")
+        for dtype, error in layout.unsupported]
     diagnosis.seconds = time.perf_counter() - start
     return diagnosis
 

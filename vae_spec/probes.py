@@ -35,21 +35,25 @@ class Probe:
         return next(iter(self.inputs.values())).shape[0]
 
 
-def shape_grid(target) -> list[tuple[int, tuple[int, ...], tuple[int, ...]]]:
-    """(B, latent shape, data shape) triples varying one free size at a time."""
+def shape_grid(layout) -> list[tuple[int, tuple[int, ...], tuple[int, ...]]]:
+    """(B, latent shape, data shape) triples varying one inferred size at a time.
+
+    An inferred rank varies one axis (:meth:`~vae_spec.engine.layout.Family.sized`), so the
+    element count d or D moves in proportion; a declared shape stays fixed.
+    """
     batch, d, size = _CENTRE
-    latent = target.latent_shape or (d,)
-    data = target.data_shape or (size,)
+    latent, data = layout.latent.sized(d), layout.data.sized(size)
     grid = [(batch, latent, data)]
     grid += [(b, latent, data) for b in _VARY_BATCH]
-    if target.latent_shape is None:
-        grid += [(batch, (v,), data) for v in _VARY_LATENT]
-    if target.data_shape is None:
-        grid += [(batch, latent, (v,)) for v in _VARY_DATA]
+    if layout.latent.varies:
+        grid += [(batch, layout.latent.sized(v), data) for v in _VARY_LATENT]
+    if layout.data.varies:
+        grid += [(batch, latent, layout.data.sized(v)) for v in _VARY_DATA]
     return grid
 
 
-def _values(name, shape, rng, posterior):
+def probe_values(name, shape, rng):
+    """Values every candidate likelihood and parameterization accepts, for input ``name``."""
     if name in ("mu", "prior_mu"):
         return rng.uniform(-1.5, 1.5, shape)
     if name in ("logvar", "prior_logvar"):
@@ -72,15 +76,15 @@ def _values(name, shape, rng, posterior):
     raise ValueError(f"no probe values for input {name!r}")
 
 
-def design(target, seed: int = 0, repeats: int = 2) -> list[Probe]:
-    """The probes for ``target``: ``repeats`` random draws per grid shape, then kl-zero ones."""
+def design(target, layout, seed: int = 0, repeats: int = 2) -> list[Probe]:
+    """The probes for ``target`` at ``layout``: ``repeats`` random draws per grid shape, then kl-zero ones."""
     rng = np.random.default_rng(seed)
     probes = []
-    grid = shape_grid(target)
+    grid = shape_grid(layout)
     for batch, latent, data in grid:
         for _ in range(repeats):
             inputs = {
-                name: _values(name, input_shape(name, batch, latent, data), rng, target.posterior)
+                name: probe_values(name, input_shape(name, batch, latent, data), rng)
                 for name in target.array_args
             }
             probes.append(Probe(inputs))

@@ -262,11 +262,14 @@ def _likelihood_grad_magnitude(likelihood, name, x, r, params, grad):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if family == "bernoulli" and param == "probs":
             return x / r + (1 - x) / (1 - r)
+        # logits: d/dl = sigmoid(l) - x, where a correct form may compute sigmoid(l) as
+        # 1 - sigmoid(-l) (autodiff of log(1 - sigmoid(l)), or of log(-expm1(log_sigmoid(l))),
+        # whose expm1'(u) = expm1(u) + 1): summands x, sigmoid(l), 1 and sigmoid(-l), sum x + 2
         if family == "bernoulli":
-            return x + 1 / (1 + np.exp(-r))
+            return x + 2.0
         if family == "continuous-bernoulli":
             lam = r if param == "probs" else 1 / (1 + np.exp(-r))
-            base = x / lam + (1 - x) / (1 - lam) if param == "probs" else x + lam
+            base = x / lam + (1 - x) / (1 - lam) if param == "probs" else x + 2.0
             # the normalizer's derivative cancels as lambda -> 1/2 at rate 1/(1 - 2 lambda)^2
             return base + grad + 1 / np.maximum((1 - 2 * lam) ** 2, 1e-300)
         if family == "gaussian":

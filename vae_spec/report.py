@@ -59,6 +59,8 @@ class Report:
     seconds: float = 0.0
     claim: str = ""
     seed: int | None = None
+    layout: str = ""  # the shapes and dtypes checked, and where each came from
+    layout_data: dict | None = None
 
     @property
     def passed(self) -> bool:
@@ -72,6 +74,7 @@ class Report:
         return {
             "target": self.target, "framework": self.framework, "passed": self.passed,
             "seconds": round(self.seconds, 3), "claim": self.claim, "seed": self.seed,
+            "layout": self.layout_data,
             "checks": [result.as_dict() for result in self.checks],
         }
 
@@ -80,6 +83,8 @@ class Report:
 
     def to_text(self) -> str:
         lines = [f"{self.target} [{self.framework}] claims: {self.claim}"]
+        if self.layout:
+            lines.append(f"  shapes: {self.layout}")
         for result in self.checks:
             mark = {"pass": "ok", "skip": "skip"}.get(result.status, "FAIL" if result.failed else "warn")
             detail = f" [{result.code}]" if result.code and result.status in ("fail", "error") else ""

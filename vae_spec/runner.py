@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from . import profiles
 from .checks import CHECKS, Context
+from .engine.inference import infer_layout
 from .frameworks.base import get_adapter
 from .report import CheckResult, Report
 from .strategies import COMPILE_BUCKETS as BUCKETS
@@ -35,6 +36,14 @@ def describe_claim(target: Target) -> str:
     parts.append(f"data={c.data} latent={c.latent} batch={c.batch} beta={c.beta:g} scale={c.scale:g}"
                  + ("" if c.constants else " constants dropped"))
     return ", ".join(parts)
+
+
+def unsupported_dtype_results(layout) -> list[CheckResult]:
+    """One warning per dtype the function raised in on every probe (left out of the checks)."""
+    return [CheckResult("dtype_support", "fail",
+                        f"the function raised in {dtype} on every probe ({error}); checked in "
+                        f"{', '.join(layout.dtypes)} only", code="dtype-unsupported", severity="warning")
+            for dtype, error in layout.unsupported]
 
 
 def check_dtypes(target: Target, adapter) -> tuple[str, ...]:
@@ -83,15 +92,18 @@ def check(
     if unknown:
         raise ValueError(f"checks: unknown check(s) {', '.join(unknown)}; expected any of {', '.join(CHECKS)}")
     adapter = get_adapter(target.framework)
+    start = time.perf_counter()
     ctx = Context(
         target=replace(target, fn=adapter.prepare(target.fn)), adapter=adapter,
         dtypes=check_dtypes(target, adapter),
         max_examples=max_examples or settings["max_examples"],
         seed=_seed(seed, settings),
     )
-    start = time.perf_counter()
+    ctx.layout = infer_layout(ctx)
+    ctx.dtypes = ctx.layout.dtypes
     report = Report(target=target.name, framework=target.framework, claim=describe_claim(target),
-                    seed=ctx.seed)
+                    seed=ctx.seed, layout=ctx.layout.words(target), layout_data=ctx.layout.as_dict())
+    report.checks.extend(unsupported_dtype_results(ctx.layout))
     for name in names:
         spec = CHECKS[name]
         if target.term not in spec.terms:

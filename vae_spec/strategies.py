@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from .spec.likelihoods import parse_likelihood
+from .engine.layout import DATA_VECTOR, LATENT_VECTOR, Axes, Layout, declared_layout
+from .target import DATA_ARGS
 
 REGIMES = ("typical", "near-prior", "wide")
 SMALL_ELEMENTS = 160  # arrays up to this size are drawn element-wise (shrinkable)
@@ -53,35 +55,18 @@ def batch_sizes(max_size: int = MAX_BATCH) -> st.SearchStrategy[int]:
     return st.integers(1, max_size)
 
 
-def latent_shapes() -> st.SearchStrategy[tuple[int, ...]]:
-    """(d,) with d from 1, or a small convolutional latent (C, H, W)."""
-    return st.one_of(
-        st.tuples(st.integers(1, 12)),
-        st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
-    )
-
-
-def data_shapes() -> st.SearchStrategy[tuple[int, ...]]:
-    """(D,), (C, H, W), (H, W, C) and (T, F) data shapes, small."""
-    return st.one_of(
-        st.tuples(st.integers(1, 16)),
-        st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4)),
-        st.tuples(st.integers(1, 4), st.integers(1, 4), st.just(3)),
-        st.tuples(st.integers(1, 5), st.integers(1, 4)),
-    )
-
-
 @st.composite
-def layouts(draw, latent_shape=None, data_shape=None, max_batch: int = MAX_BATCH):
-    """(B, latent shape, data shape) with B, d and D pairwise different (B = 1 always allowed).
+def layouts(draw, layout=None, max_batch: int = MAX_BATCH):
+    """(B, latent shape, data shape) within ``layout``, with B, d and D pairwise different
+    (B = 1 always allowed) where the sizes are drawn.
 
     Distinct sizes make axis mix-ups (a sum over the batch instead of the latent axis, a
     (B, 1) term broadcast against (B,)) change the result instead of cancelling out.
     """
-    latent = latent_shape or draw(latent_shapes())
-    data = data_shape or draw(
-        data_shapes().filter(lambda shape: math.prod(shape) != math.prod(latent) or latent_shape)
-    )
+    layout = layout or Layout(Axes((3,), "inferred", LATENT_VECTOR), Axes((4,), "inferred", DATA_VECTOR), ())
+    latent = draw(layout.latent.draw())
+    data = draw(layout.data.draw().filter(
+        lambda shape: not (layout.latent.varies and layout.data.varies) or math.prod(shape) != math.prod(latent)))
     sizes = {math.prod(latent), math.prod(data)}
     batch = draw(batch_sizes(max_batch).filter(lambda b: b == 1 or b not in sizes))
     return batch, latent, data
@@ -150,7 +135,7 @@ def input_shape(name: str, batch: int, latent: tuple, data: tuple, samples: int 
     With ``samples`` K (the iwae term), ``x_recon`` and ``z`` carry K samples after the batch.
     """
     per_sample = (samples,) if samples and name in ("x_recon", "z") else ()
-    if name in ("x", "x_recon", "dec_logvar", "dec_logscale"):
+    if name in DATA_ARGS:
         return (batch, *per_sample, *data)
     return (batch, *per_sample, *latent)
 
@@ -160,20 +145,23 @@ def sample_count(target) -> st.SearchStrategy[int | None]:
     return st.integers(1, 4) if target.term == "iwae" else st.none()
 
 
-#: the few fixed layouts compiled variants are checked on (each new shape may recompile)
-COMPILE_BUCKETS = ((2, (3,), (4,)), (3, (5,), (7,)))
+#: the few fixed (B, d, D) size parameters compiled variants are checked on (each new shape
+#: may recompile); a fixed shape stays fixed
+COMPILE_BUCKETS = ((2, 3, 4), (3, 5, 7))
 
 
 @st.composite
-def cases(draw, target, dtypes, regimes=REGIMES, max_batch: int = MAX_BATCH, buckets=None):
-    """A :class:`Case` for ``target`` in one of ``dtypes`` (on one of ``buckets`` if given)."""
+def cases(draw, target, dtypes, regimes=REGIMES, max_batch: int = MAX_BATCH, buckets=None, layout=None):
+    """A :class:`Case` for ``target`` in one of ``dtypes``, with shapes within ``layout``
+    (the target's declared one by default), or on one of ``buckets``: (B, d, D) size parameters."""
+    layout = layout or declared_layout(target)
     dtype = draw(st.sampled_from(tuple(dtypes)))
     regime = draw(st.sampled_from(tuple(regimes)))
     if buckets:
-        batch, latent, data = draw(st.sampled_from(tuple(buckets)))
-        latent, data = target.latent_shape or latent, target.data_shape or data
+        batch, d, size = draw(st.sampled_from(tuple(buckets)))
+        latent, data = layout.latent.sized(d), layout.data.sized(size)
     else:
-        batch, latent, data = draw(layouts(target.latent_shape, target.data_shape, max_batch))
+        batch, latent, data = draw(layouts(layout, max_batch))
     samples = draw(sample_count(target))
     likelihood = parse_likelihood(target.likelihood) if target.likelihood else None
     inputs = {}
@@ -190,11 +178,11 @@ def cases(draw, target, dtypes, regimes=REGIMES, max_batch: int = MAX_BATCH, buc
     return Case(inputs=inputs, dtype=dtype, regime=regime)
 
 
-def classic_cases(target, dtype: str) -> list[Case]:
+def classic_cases(target, dtype: str, layout=None) -> list[Case]:
     """The pinned cases: batch 1 with d 1; logvar exactly 0 with mu != 0; mu = 0."""
     likelihood = parse_likelihood(target.likelihood) if target.likelihood else None
-    latent = target.latent_shape or (1,)
-    data = target.data_shape or (3,)
+    layout = layout or declared_layout(target)
+    latent, data = layout.latent.small(), layout.data.small()
     out = []
     for mu, scale_logvar in ((0.7, 0.0), (0.0, 0.6), (1.5, -1.2)):
         inputs = {}

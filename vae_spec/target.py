@@ -23,6 +23,8 @@ CANONICAL_ARGS = (
 )
 #: inputs that are not float arrays: ``key`` is a random key (jax), made fresh for each call
 NON_ARRAY_ARGS = ("key",)
+#: inputs shaped like the data, (B, *data_shape); every other array input is shaped like the latent
+DATA_ARGS = ("x", "x_recon", "dec_logvar", "dec_logscale")
 
 #: what a target can compute
 TERMS = (
@@ -123,6 +125,16 @@ class Target:
     def array_args(self) -> tuple[str, ...]:
         """The canonical float-array inputs (every bound input but a random key)."""
         return tuple(n for n in self.canonical_args if n not in NON_ARRAY_ARGS)
+
+    @property
+    def data_args(self) -> tuple[str, ...]:
+        """The bound inputs shaped like the data."""
+        return tuple(n for n in self.array_args if n in DATA_ARGS)
+
+    @property
+    def latent_args(self) -> tuple[str, ...]:
+        """The bound inputs shaped like the latent."""
+        return tuple(n for n in self.array_args if n not in DATA_ARGS)
 
     @property
     def scale_arg(self) -> str:

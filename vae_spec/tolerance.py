@@ -38,6 +38,26 @@ bfloat16 (computed in float32). float16 keeps its subnormals (it is computed in 
 they are normal numbers, and rounded back), so its tiny stays the smallest subnormal. Measured:
 tf.constant(2e-38) * 0.5 is 0 in TensorFlow 2.21 and jax 0.10 on x86 CPUs.
 
+Composite forms and low precision. The bound counts one elementary function per summand. A
+correct loss may chain several: ``log(-expm1(log_sigmoid(l)))`` for log(1 - sigmoid(l)) chains
+three, and its derivative by autodiff as many again, each adding its own c_f u relative error
+to the summand, so a chain of L functions errs by up to L c_f u instead of c_f u. The checks
+therefore judge a low-precision result (float32 and below) in two steps. The same function
+is called in float64 on the same (already rounded) inputs: that result, judged against the
+spec under the float64 bound, is where a wrong formula, a detach or a clamp shows, as an error
+that is a fixed fraction of the term. The low-precision result is then compared with the
+function's own float64 result, which removes every error but rounding, under
+``COMPOSITE_CHAIN`` = 4 times the bound (chains of up to four elementary functions per
+summand). Beyond that, the excess is the rounding of this expression in this dtype: a
+``precision`` warning, never a formula error. Where the function does not run in float64,
+the low-precision result is compared with the spec under the same 4x bound.
+
+A float64 result that errs beyond the float64 bound but within the float32 bound is computed
+partly in float32 (a float32 constant such as ``np.float32(0.5 * np.log(2 * np.pi))``, an
+intermediate cast): a ``precision`` warning. A wrong formula errs by a fixed fraction of the
+term, and the strategies make the term large against the float32 bound in the typical
+regime, so a wrong formula still fails there as an error.
+
 Power. The case strategies draw inputs where the checked term is large compared with
 kappa u M (logvar and mu away from 0, probabilities away from 1/2), so a wrong formula,
 whose error is a fixed fraction of the term, cannot hide under the bound.
@@ -73,6 +93,11 @@ LARGEST = {
     "float16": float(np.finfo(np.float16).max),
     "bfloat16": 3.3895313892515355e38,
 }
+
+#: chains of elementary functions per summand a correct composite form may use (module docstring)
+COMPOSITE_CHAIN = 4
+#: the precision a float64 result that misses its bound is still judged at (module docstring)
+NEXT_PRECISION = {"float64": "float32"}
 
 ELEMENTARY_ULPS = 4  # e: the error of exp, log, log1p, ... in the frameworks' libraries, in ulp
 ARITHMETIC_OPS = 4  # the operations around each elementary function, 1 u each

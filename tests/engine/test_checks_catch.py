@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vae_spec import ConformanceError, Convention, Target, check
+from vae_spec import ConformanceError, Convention, Target, TargetError, check
 
 MAX_EXAMPLES = 12
 
@@ -55,6 +55,12 @@ def returns_a_list(x_recon, x, mu, logvar):
 
 def raises(x_recon, x, mu, logvar):
     raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+
+def raises_for_odd_batches(x_recon, x, mu, logvar):
+    if x.shape[0] % 2:
+        raise ValueError("batch must be even")
+    return negative_elbo(x_recon, x, mu, logvar)
 
 
 def per_example(x_recon, x, mu, logvar):
@@ -127,9 +133,19 @@ def test_a_per_example_vector_where_a_scalar_is_declared_is_a_shape_error():
     assert_passes(numpy_target(per_example, convention=Convention(batch="none")), ("shape",))
 
 
-def test_a_raising_loss_is_reported_with_its_exception():
-    result = assert_caught(numpy_target(raises), "returns_array", "raised")
-    assert "RuntimeError: mat1 and mat2 shapes cannot be multiplied" in result.message
+def test_a_loss_raising_on_every_call_gets_no_verdict_but_the_exception_and_a_hint():
+    with pytest.raises(TargetError) as raised:
+        check(numpy_target(raises), checks=("returns_array",), max_examples=5)
+    message = str(raised.value)
+    assert "raised on every call, so it gets no verdict" in message
+    assert "RuntimeError: mat1 and mat2 shapes cannot be multiplied" in message
+    assert "(B, d)" in message and "(B, C, H, W)" in message and "float32, float64" in message
+    assert "--data-shape" in message
+
+
+def test_a_loss_raising_on_some_cases_is_reported_with_its_exception():
+    result = assert_caught(numpy_target(raises_for_odd_batches), "returns_array", "raised")
+    assert "ValueError: batch must be even" in result.message
     assert_passes(numpy_target(negative_elbo), ("returns_array",))
 
 

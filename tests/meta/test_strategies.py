@@ -15,6 +15,9 @@ from vae_spec.checks._engine import Context, search
 from vae_spec.frameworks import get_adapter
 from vae_spec.frameworks.base import _round_nearest_even
 from vae_spec.spec.likelihoods import parse_likelihood
+from vae_spec.engine.layout import (
+    DATA_HWC, DATA_VECTOR, LATENT_FAMILIES, LATENT_VECTOR, Axes, Layout, data_families,
+)
 from vae_spec.strategies import REGIMES, cases, classic_cases, input_shape, layouts, value_range
 
 DTYPES = ("float16", "float32", "float64")
@@ -66,21 +69,43 @@ def test_cases_keep_the_declared_shapes(data):
         assert value.shape == (case.batch_size, *trailing)
 
 
-@given(layouts())
-@settings(max_examples=200)
-def test_free_sizes_are_distinct_except_a_batch_of_one(layout):
-    batch, latent, data = layout
-    d, big_d = math.prod(latent), math.prod(data)
-    assert d != big_d
-    assert batch == 1 or batch not in (d, big_d)
+def _inferred(family):
+    return Axes(family.centre, "inferred", family)
 
 
-@given(layouts(latent_shape=(4,)))
+@pytest.mark.parametrize("latent_family", LATENT_FAMILIES, ids=lambda f: f.name)
+@pytest.mark.parametrize("data_family", data_families("torch"), ids=lambda f: f.name)
+def test_free_sizes_are_distinct_and_keep_their_rank(latent_family, data_family):
+    layout = Layout(_inferred(latent_family), _inferred(data_family), ())
+
+    @given(layouts(layout))
+    @settings(max_examples=50)
+    def inner(drawn):
+        batch, latent, data = drawn
+        assert len(latent) == len(latent_family.centre) and len(data) == len(data_family.centre)
+        d, big_d = math.prod(latent), math.prod(data)
+        assert d != big_d
+        assert batch == 1 or batch not in (d, big_d)
+
+    inner()
+
+
+@given(layouts(Layout(Axes((4,), "declared"), _inferred(DATA_VECTOR), ())))
 @settings(max_examples=100)
 def test_a_fixed_latent_shape_still_keeps_the_batch_apart(layout):
     batch, latent, data = layout
     assert latent == (4,)
     assert batch == 1 or batch not in (4, math.prod(data))
+
+
+@given(st.data())
+@settings(max_examples=30)
+def test_cases_within_an_inferred_image_layout_have_image_data(data):
+    target = TARGETS["bernoulli-logits"]
+    layout = Layout(_inferred(LATENT_VECTOR), _inferred(DATA_HWC), ())
+    case = data.draw(cases(target, DTYPES, layout=layout))
+    assert case.inputs["x"].ndim == 4 and case.inputs["mu"].ndim == 2
+    assert case.inputs["x"].shape == case.inputs["x_recon"].shape
 
 
 @given(st.data())

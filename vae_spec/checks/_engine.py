@@ -19,6 +19,7 @@ from hypothesis.errors import HypothesisException
 
 from .. import reference, tolerance
 from ..frameworks.base import AdapterTypeError
+from ..engine.layout import Layout, declared_layout
 from ..report import CheckResult, repro_snippet
 from ..strategies import Case, cases, classic_cases
 
@@ -64,8 +65,17 @@ class Context:
     max_examples: int = 50
     seed: int = 0
     regimes: tuple[str, ...] = ("typical", "near-prior", "wide")
-    buckets: tuple | None = None  # fixed (B, latent, data) layouts, for compiled variants
+    buckets: tuple | None = None  # fixed (B, d, D) size parameters, for compiled variants
+    layout: Layout | None = None  # the shapes the function takes (the declared ones by default)
     calls: int = 0
+
+    def __post_init__(self):
+        if self.layout is None:
+            self.layout = declared_layout(self.target, self.dtypes)
+
+    def cases(self, **kwargs):
+        """The strategy of cases for this target, within its layout and dtypes."""
+        return cases(self.target, self.dtypes, self.regimes, buckets=self.buckets, layout=self.layout, **kwargs)
 
     def round(self, case: Case) -> dict[str, np.ndarray]:
         """The case's inputs rounded to its dtype, as float64 (what the function receives)."""
@@ -176,7 +186,7 @@ def search(
 
     ``max_examples`` caps the cases below the context's number (for expensive properties).
     """
-    state = {"examples": 0, "skipped": 0, "last": None, "first_failure": None}
+    state = {"examples": 0, "skipped": 0, "last": None, "first_failure": None, "warning": None}
     start = time.perf_counter()
 
     def test(case):
@@ -185,18 +195,23 @@ def search(
         if outcome is SKIP:
             state["skipped"] += 1
             return
+        if isinstance(outcome, Failure) and outcome.severity == "warning":
+            # a warning does not stop the search: an error may still be found; the worst is kept
+            worst = state["warning"]
+            if worst is None or (outcome.margin or 0.0) > (worst[1].margin or 0.0):
+                state["warning"] = (case, outcome)
+            return
         if isinstance(outcome, Failure):
             state["last"] = (case, outcome)
             if state["first_failure"] is None:
                 state["first_failure"] = time.perf_counter() - start
             raise _CaseFailed(outcome.message)
 
-    strategy = strategy if strategy is not None else cases(
-        ctx.target, ctx.dtypes, ctx.regimes, buckets=ctx.buckets)
+    strategy = strategy if strategy is not None else ctx.cases()
     wrapped = given(strategy)(test)
     if pinned and not ctx.buckets:
         for dtype in ctx.dtypes:
-            for case in classic_cases(ctx.target, dtype):
+            for case in classic_cases(ctx.target, dtype, ctx.layout):
                 wrapped = example(case)(wrapped)
     wrapped = settings(
         max_examples=min(ctx.max_examples, max_examples or ctx.max_examples), deadline=None, database=None, derandomize=False,
@@ -214,6 +229,8 @@ def search(
             return CheckResult(name, "error", f"the search could not run: {exc}", code=code,
                                examples=state["examples"], seconds=time.perf_counter() - start)
     seconds = time.perf_counter() - start
+    if state["last"] is None and state["warning"] is not None:
+        state["last"] = state["warning"]  # reported as a warning: the check does not fail
     if state["last"] is None:
         ran = state["examples"] - state["skipped"]
         if ran == 0:

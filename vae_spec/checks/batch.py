@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from ..strategies import Case, cases
+from ..strategies import Case
 from ._engine import SKIP, Failure, evaluate, search
 from .registry import register
 
@@ -28,7 +28,7 @@ def _rows(inputs, index):
 
 @st.composite
 def _repeated(draw, ctx):
-    case = draw(cases(ctx.target, ctx.dtypes, ctx.regimes))
+    case = draw(ctx.cases())
     repeats = draw(st.integers(2, 5))
     return case, repeats
 
@@ -66,7 +66,7 @@ def batch_scaling(ctx):
 
 @st.composite
 def _permuted(draw, ctx):
-    case = draw(cases(ctx.target, ctx.dtypes, ctx.regimes).filter(lambda c: c.batch_size > 1))
+    case = draw(ctx.cases().filter(lambda c: c.batch_size > 1))
     order = draw(st.permutations(range(case.batch_size)).filter(lambda p: list(p) != sorted(p)))
     return case, np.asarray(order)
 

@@ -87,7 +87,7 @@ def _large_cases(draw, ctx):
     dtype = draw(st.sampled_from(tuple(ctx.dtypes)))
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
-    latent = ctx.target.latent_shape or (32,)
+    latent = ctx.layout.latent.sized(32)
     batch = max(1, DRAWS // math.prod(latent))
     inputs = {}
     for name in ctx.target.array_args:

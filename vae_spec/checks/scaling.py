@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import reference
+from ..report import CheckResult
 from ._engine import SKIP, Failure, evaluate, search
 from .registry import register
 
@@ -36,6 +37,10 @@ def _evaluate(ctx, inputs, dtype):
 
 def _scaling_check(ctx, name, axis_inputs, declared, part, mean_code, zero_kl_is_growth):
     """Shared body: ``zero_kl_is_growth`` says whether L0 (data) or L - L0 (latent) is the growth."""
+    axes = ctx.layout.latent if part == "latent" else ctx.layout.data
+    if not axes.free:
+        return CheckResult(name, "skip", f"the function takes only the {part} shape {axes.shape} "
+                           f"({axes.source}), so its {part} size cannot vary")
     alone = ctx.target.term in ("kl", "mc_kl", "reconstruction")
 
     def prop(case):
@@ -82,16 +87,12 @@ def _scaling_check(ctx, name, axis_inputs, declared, part, mean_code, zero_kl_is
 def _latent_applies(target, adapter):
     if target.term not in ("kl", "loss", "elbo", "mc_kl", "mc_loss"):
         return f"term {target.term!r} has no KL"
-    if target.latent_shape is not None:
-        return f"latent_shape is fixed to {target.latent_shape}"
     return None
 
 
 def _data_applies(target, adapter):
     if target.term not in ("reconstruction", "loss", "elbo", "mc_loss"):
         return f"term {target.term!r} has no reconstruction"
-    if target.data_shape is not None:
-        return f"data_shape is fixed to {target.data_shape}"
     return None
 
 

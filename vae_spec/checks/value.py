@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .. import reference, tolerance
+from .. import reference
 from ._engine import SKIP, Failure, evaluate, search
+from ._precision import ERROR, PRECISION, judge, precision_message
 from .registry import register
 
 _TERM_CODE = {
@@ -12,13 +13,24 @@ _TERM_CODE = {
 
 
 def compare_with_spec(ctx, inputs, dtype):
-    """(Evaluation, Comparison) for one evaluation, or None when it says nothing."""
+    """(Evaluation, verdict, Comparison) for one evaluation, or None when it says nothing.
+
+    The verdict is pass, precision or error (:func:`vae_spec.checks._precision.judge`).
+    """
     result = evaluate(ctx, inputs, dtype)
     if result is None:
         return None
     expected = result.expected
-    return result, tolerance.compare(result.output, expected.value, expected.magnitude, dtype,
-                                     expected.n_summands, ctx.adapter.elementary_ulps(dtype))
+
+    def own_float64():
+        if "float64" not in ctx.dtypes:
+            return None
+        own = evaluate(ctx, inputs, "float64")
+        return None if own is None else own.output
+
+    verdict, comparison = judge(ctx, dtype, result.output, expected.value, expected.magnitude,
+                                expected.n_summands, own_float64)
+    return result, verdict, comparison
 
 
 def departing_term(ctx, inputs, dtype) -> str:
@@ -27,7 +39,7 @@ def departing_term(ctx, inputs, dtype) -> str:
     if target.term in _TERM_CODE:
         return _TERM_CODE[target.term]
     isolated = compare_with_spec(ctx, reference.zero_kl_inputs(target, inputs), dtype)
-    if isolated is not None and not isolated[1].passed:
+    if isolated is not None and isolated[1] == ERROR:
         return "recon-formula"
     return "kl-formula"
 
@@ -54,8 +66,8 @@ def value(ctx):
         result = compare_with_spec(ctx, inputs, case.dtype)
         if result is None:
             return SKIP
-        evaluation, comparison = result
-        if not comparison.passed:
+        evaluation, verdict, comparison = result
+        if verdict == ERROR:
             at = f" at index {comparison.index}" if comparison.index else ""
             return Failure(
                 f"output differs from the spec{at} by {comparison.error:.6g}, above the bound "
@@ -65,9 +77,14 @@ def value(ctx):
                 code=departing_term(ctx, inputs, case.dtype),
             )
         isolated = compare_with_spec(ctx, _at_the_prior(ctx, inputs, case.dtype), case.dtype) if isolate else None
-        if isolated is None or isolated[1].passed:
+        if isolated is not None and isolated[1] == ERROR:
+            evaluation, _, comparison = isolated
+        elif verdict == PRECISION:
+            return _precision_failure(case.dtype, evaluation, comparison)
+        elif isolated is not None and isolated[1] == PRECISION:
+            return _precision_failure(case.dtype, isolated[0], isolated[2])
+        else:
             return None
-        evaluation, comparison = isolated
         return Failure(
             f"with q(z|x) set to the prior (KL = 0) the output differs from the spec by "
             f"{comparison.error:.6g}, above the bound {comparison.bound:.3g} (margin {comparison.margin:.3g})",
@@ -76,3 +93,9 @@ def value(ctx):
         )
 
     return search(ctx, "value", "kl-formula", prop)
+
+
+def _precision_failure(dtype, evaluation, comparison) -> Failure:
+    return Failure(precision_message("the output", dtype, comparison), error=comparison.error,
+                   bound=comparison.bound, margin=comparison.margin, output=evaluation.output,
+                   expected=evaluation.expected.value, code="precision", severity="warning")
