@@ -10,7 +10,8 @@ runs where anything failed.
     python benchmarks/selftest.py [--seeds 20] [--mutant-seeds 3] [--max-examples N]
                                   [--frameworks numpy,torch,...] [--jobs 2] [--json out.json]
 
-Entries are spread over ``--jobs`` worker processes (spawned, each importing its frameworks once).
+Entries are spread over ``--jobs`` worker processes (spawned; each is replaced after
+``--tasks-per-worker`` entries, since compiled-function caches grow with every check).
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ def main() -> None:
                         help=f"cases per check (default: the {profiles.DEFAULT_PROFILE} profile's)")
     parser.add_argument("--frameworks", default=",".join(corpus.FRAMEWORKS))
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--tasks-per-worker", type=int, default=6,
+                        help="entries a worker runs before it is replaced (bounds the memory jit caches hold)")
     parser.add_argument("--json", help="also write every result to this JSON file")
     options = parser.parse_args()
     frameworks = [f for f in options.frameworks.split(",") if f]
@@ -121,7 +124,8 @@ def main() -> None:
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     start = time.perf_counter()
-    with ProcessPoolExecutor(options.jobs, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(options.jobs, mp_context=get_context("spawn"),
+                             max_tasks_per_child=options.tasks_per_worker) as pool:
         mutant_futures = [pool.submit(run_mutant, i, options.mutant_seeds, max_examples) for i in mutants]
         audit_futures = [pool.submit(run_audit, i, options.seeds, max_examples) for i in correct]
         for done, _ in enumerate(as_completed(mutant_futures + audit_futures), 1):
