@@ -27,6 +27,18 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return shape
 
 
+def parse_dtypes(text: str) -> tuple[str, ...]:
+    """Dtypes from "float32,float64"; argparse.ArgumentTypeError for an unknown one."""
+    from .frameworks.base import DTYPES
+
+    dtypes = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [d for d in dtypes if d not in DTYPES]
+    if not dtypes or unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated dtypes among {', '.join(DTYPES)}, got {text!r}")
+    return dtypes
+
+
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="module:attr or path/to/file.py:attr")
     parser.add_argument("--framework", required=True,
@@ -41,6 +53,9 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--posterior", help="logvar, logstd, std or var (default: from --args)")
     parser.add_argument("--data-shape", type=parse_shape, help="trailing data shape, e.g. 1,28,28")
     parser.add_argument("--latent-shape", type=parse_shape, help="trailing latent shape, e.g. 20")
+    parser.add_argument("--dtypes", type=parse_dtypes,
+                        help="dtypes to run in, e.g. float32 (default: float32 and float64, less "
+                             "those the function raises in)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -61,7 +76,7 @@ def _build_target(options, convention=None):
         fn=fn, framework=options.framework, term=options.term,
         args=_parse_args_option(options.args), likelihood=options.likelihood,
         posterior=options.posterior, data_shape=options.data_shape,
-        latent_shape=options.latent_shape, name=options.target,
+        latent_shape=options.latent_shape, dtypes=options.dtypes, name=options.target,
     )
     if convention is not None:
         kwargs["convention"] = convention

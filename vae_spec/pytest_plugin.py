@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from .cli import parse_shape
+from .cli import parse_dtypes, parse_shape
 
 #: the keys a [[tool.vae_spec.targets]] table may hold, with the TOML types each accepts
 TABLE_KEYS = {
@@ -43,7 +43,7 @@ CONVENTION_KEYS = ("data", "latent", "batch", "beta", "scale", "constants")
 _CLAIM_OPTIONS = {
     "framework": "vae_framework", "term": "vae_term", "args": "vae_args",
     "likelihood": "vae_likelihood", "posterior": "vae_posterior",
-    "data_shape": "vae_data_shape", "latent_shape": "vae_latent_shape",
+    "data_shape": "vae_data_shape", "latent_shape": "vae_latent_shape", "dtypes": "vae_dtypes",
 }
 _CONVENTION_OPTIONS = {
     "batch": "vae_batch", "latent": "vae_latent", "data": "vae_data",
@@ -95,6 +95,8 @@ def pytest_addoption(parser):
                     help="--vae-target drops the likelihood's normalizing constants")
     group.addoption("--vae-data-shape", type=parse_shape, metavar="1,28,28", help="trailing data shape")
     group.addoption("--vae-latent-shape", type=parse_shape, metavar="20", help="trailing latent shape")
+    group.addoption("--vae-dtypes", type=parse_dtypes, metavar="float32",
+                    help="dtypes to run in (default float32 and float64, less those the function raises in)")
     group.addoption("--vae-max-examples", type=int, metavar="N", help="cases per check, every target")
     group.addoption("--vae-seed", type=int, help="search seed, every target (default 0 under vae-ci)")
     group.addoption("--vae-profile", help="search profile: vae-dev, vae-ci (default) or vae-thorough")
@@ -177,9 +179,12 @@ class TargetCollector(pytest.Collector):
         from .frameworks.base import FrameworkNotInstalled, get_adapter
         from .target import TargetError
 
+        from .runner import infer
+
         try:
             target = build_target(self.declaration)
             adapter = get_adapter(target.framework)
+            infer(target)  # a function that runs at no shape and dtype gets no items: exit 2
         except (TargetError, FrameworkNotInstalled, ValueError) as exc:
             raise self.CollectError(f"{self.declaration.source}: {exc}") from None
         dtypes = target.dtypes if target.dtypes and len(target.dtypes) > 1 else (None,)

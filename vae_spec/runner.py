@@ -46,6 +46,21 @@ def unsupported_dtype_results(layout) -> list[CheckResult]:
             for dtype, error in layout.unsupported]
 
 
+def _context(target: Target, adapter) -> Context:
+    """The context of a run, with the layout and dtypes the function takes (inferred)."""
+    ctx = Context(target=replace(target, fn=adapter.prepare(target.fn)), adapter=adapter,
+                  dtypes=check_dtypes(target, adapter))
+    ctx.layout = infer_layout(ctx)
+    ctx.dtypes = ctx.layout.dtypes
+    return ctx
+
+
+def infer(target: Target):
+    """The :class:`~vae_spec.engine.layout.Layout` (shapes and dtypes) ``target``'s function
+    takes, found by probing; TargetError, with what was tried and a hint, if it runs at none."""
+    return _context(target, get_adapter(target.framework)).layout
+
+
 def check_dtypes(target: Target, adapter) -> tuple[str, ...]:
     """The dtypes to check in: the target's, else float32 and float64 where supported."""
     supported = adapter.dtypes()
@@ -93,14 +108,9 @@ def check(
         raise ValueError(f"checks: unknown check(s) {', '.join(unknown)}; expected any of {', '.join(CHECKS)}")
     adapter = get_adapter(target.framework)
     start = time.perf_counter()
-    ctx = Context(
-        target=replace(target, fn=adapter.prepare(target.fn)), adapter=adapter,
-        dtypes=check_dtypes(target, adapter),
-        max_examples=max_examples or settings["max_examples"],
-        seed=_seed(seed, settings),
-    )
-    ctx.layout = infer_layout(ctx)
-    ctx.dtypes = ctx.layout.dtypes
+    ctx = _context(target, adapter)
+    ctx.max_examples = max_examples or settings["max_examples"]
+    ctx.seed = _seed(seed, settings)
     report = Report(target=target.name, framework=target.framework, claim=describe_claim(target),
                     seed=ctx.seed, layout=ctx.layout.words(target), layout_data=ctx.layout.as_dict())
     report.checks.extend(unsupported_dtype_results(ctx.layout))

@@ -21,6 +21,14 @@ LOSSES = textwrap.dedent('''
         kl = _sum(-0.5 * (1 + logvar - mu * mu - np.exp(logvar)))
         return np.mean(bce + kl)
 
+    def broken(x_recon, x, mu, logvar):
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+    def float32_only(x_recon, x, mu, logvar):
+        if x.dtype == np.float64:
+            raise TypeError("expected a float tensor, got a double tensor")
+        return negative_elbo(x_recon, x, mu, logvar)
+
     def kl_without_half(x_recon, x, mu, logvar):
         bce = _sum(np.logaddexp(0, x_recon) - x * x_recon)
         kl = _sum(-(1 + logvar - mu * mu - np.exp(logvar)))
@@ -129,3 +137,27 @@ def test_malformed_command_lines_exit_2(argv, capsys):
         main(argv)
     assert exited.value.code == EXIT_USAGE
     assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verb", ["check", "diagnose"])
+def test_a_function_that_never_runs_exits_2_with_what_was_tried_and_a_hint(losses, capsys, verb):
+    args = check_args(f"{losses}:broken")
+    if verb == "diagnose":
+        args = ["diagnose", *args[1:8]]
+    assert main(args) == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "raised on every call, so it gets no verdict" in captured.err
+    assert "RuntimeError: mat1 and mat2 shapes cannot be multiplied" in captured.err
+    assert "--data-shape" in captured.err and "Traceback" not in captured.err
+
+
+def test_dtypes_restricts_the_run_and_an_unsupported_dtype_is_a_warning(losses, capsys):
+    assert main(check_args(f"{losses}:float32_only")) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "dtype-unsupported" in out and "dtypes float32" in out
+    assert main(check_args(f"{losses}:float32_only", "--dtypes", "float32")) == EXIT_OK
+    assert "dtype-unsupported" not in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(check_args(f"{losses}:negative_elbo", "--dtypes", "float17"))
+    assert "expected comma-separated dtypes" in capsys.readouterr().err

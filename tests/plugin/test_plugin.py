@@ -36,6 +36,9 @@ def good(x_recon, x, mu, logvar):
 def bad(x_recon, x, mu, logvar):
     nll, kl, latent_axes = _terms(x_recon, x, mu, logvar)
     return (nll + kl.mean(axis=latent_axes)).sum()
+
+def broken(x_recon, x, mu, logvar):
+    raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
 """
 
 LOSSES_TORCH = """
@@ -186,6 +189,9 @@ BAD_TABLES = {
                           "target 'losses_np:nothing': losses_np has no attribute 'nothing'"),
     "unknown framework": (table("t", "losses_np:good", framework="mxnet"),
                           "framework: unknown framework 'mxnet'; *"),
+    "never runs": (table("t", "losses_np:broken"),
+                   "losses_np:broken raised on every call, so it gets no verdict. Tried *"
+                   "RuntimeError: mat1 and mat2 shapes cannot be multiplied. Hint: declare *"),
 }
 
 
