@@ -6,6 +6,7 @@ Exit status: 0 the target conforms (or is an ELBO), 1 it does not, 2 usage or im
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -152,6 +153,9 @@ def main(argv=None) -> int:
     from .frameworks.base import FrameworkNotInstalled
     from .target import TargetError
 
+    # TensorFlow's C++ info and warning lines (a probe at a rank the loss was not written for
+    # logs "OP_REQUIRES failed") are not the command's output; a value the user set is kept
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     options = parser.parse_args(argv)
     if options.verb is None:

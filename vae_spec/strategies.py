@@ -10,7 +10,7 @@ Regimes (every range is clipped to what the dtype represents without overflow of
 * ``typical``: mu in [-3, 3], logvar in [-3, 3], probabilities in [0.01, 0.99], logits in
   [-5, 5], means in [-3, 3]: the term dominates its rounding error, so wrong formulas show;
 * ``near-prior``: mu and logvar within 1e-3 of 0 (KL ~ 1e-7): where naive forms cancel;
-* ``wide``: logvar within +-30, mu within +-20, logits within +-50, probabilities within
+* ``wide``: logvar in [-30, 20], mu within +-20, logits within +-50, probabilities within
   1e-6 of 0 and 1 (each narrowed for float16 so that exp(logvar) and mu^2 stay finite).
 """
 
@@ -28,6 +28,11 @@ from .engine.layout import DATA_VECTOR, LATENT_VECTOR, Axes, Layout, declared_la
 from .target import DATA_ARGS
 
 REGIMES = ("typical", "near-prior", "wide")
+#: the largest logvar drawn: at logvar = 20 the KL is exp(20) / 2 ~ 2.4e8 nats per latent
+#: dimension, which no training run reaches, so a loss may clamp above it (diffusers clamps
+#: logvar to [-30, 20]); downwards -30 is where a posterior collapsing to a point goes (about
+#: 15 nats per dimension), and stays drawn
+WIDE_LOGVAR_HIGH = 20.0
 SMALL_ELEMENTS = 160  # arrays up to this size are drawn element-wise (shrinkable)
 MAX_BATCH = 6
 
@@ -84,7 +89,7 @@ def value_range(name: str, regime: str, dtype: str, likelihood=None) -> tuple[fl
                 "wide": (-_limit(dtype, 20.0, 8.0), _limit(dtype, 20.0, 8.0))}[regime]
     if name in ("logvar", "prior_logvar"):
         return {"typical": (-3.0, 3.0), "near-prior": (-1e-3, 1e-3),
-                "wide": (-_limit(dtype, 30.0, 7.0), _limit(dtype, 30.0, 7.0))}[regime]
+                "wide": (-_limit(dtype, 30.0, 7.0), _limit(dtype, WIDE_LOGVAR_HIGH, 7.0))}[regime]
     if name == "logstd":
         low, high = value_range("logvar", regime, dtype)
         return low / 2, high / 2

@@ -54,3 +54,41 @@ def precision_message(what: str, dtype: str, comparison: Comparison) -> str:
     return (f"{what} in {dtype} rounds more than the derived bound allows (error {comparison.error:.3g}, "
             f"bound {comparison.bound:.3g}) while the function's float64 result is right: the "
             f"expression loses precision in {dtype}")
+
+
+def rejudge_relation(ctx, dtype: str, relation: Callable[[str], object]):
+    """``relation(dtype)`` (None, SKIP or a Failure), a failure re-judged for rounding.
+
+    The batch and scaling checks compare outputs of the function with each other under the sum
+    of their bounds. A low-precision failure is evaluated again in float64 on the same inputs:
+    where the float64 relation errs by more than the low-precision bound, the relation is broken
+    (the failure stands); otherwise the excess is the expression's rounding, which passes within
+    ``COMPOSITE_CHAIN`` times the bound and is a ``precision`` warning beyond. A float64 failure
+    within the float32 bound is a ``precision`` warning (part of the function computes in
+    float32).
+    """
+    from ._engine import SKIP, Failure  # the engine imports this module
+
+    failure = relation(dtype)
+    if not isinstance(failure, Failure) or failure.bound is None or failure.severity != "error":
+        return failure
+    lower = tolerance.NEXT_PRECISION.get(dtype)
+    if lower is not None:
+        if failure.error > failure.bound * tolerance.UNIT_ROUNDOFF[lower] / tolerance.UNIT_ROUNDOFF[dtype]:
+            return failure
+    else:
+        if "float64" not in ctx.dtypes:
+            return None if failure.margin <= tolerance.COMPOSITE_CHAIN else failure
+        again = relation("float64")
+        if again is SKIP:
+            return failure
+        if isinstance(again, Failure) and (again.error is None or again.error > failure.bound):
+            return failure
+        if failure.margin <= tolerance.COMPOSITE_CHAIN:
+            return None
+    return Failure(
+        f"{failure.message}; in float64 the relation holds, so this is the expression's rounding "
+        f"in {dtype} (error {failure.error:.3g}, bound {failure.bound:.3g})" if lower is None else
+        f"{failure.message}; within the float32 bound (a float32 constant or intermediate?)",
+        error=failure.error, bound=failure.bound, margin=failure.margin, output=failure.output,
+        expected=failure.expected, code="precision", severity="warning")

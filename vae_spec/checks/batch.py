@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from ..strategies import Case
 from ._engine import SKIP, Failure, evaluate, search
+from ._precision import rejudge_relation
 from .registry import register
 
 
@@ -41,9 +42,12 @@ def batch_scaling(ctx):
     def prop(drawn):
         case, repeats = drawn
         inputs = ctx.round(case)
-        single = _evaluate(ctx, _rows(inputs, slice(0, 1)), case.dtype)
+        return rejudge_relation(ctx, case.dtype, lambda dtype: relation(inputs, repeats, dtype))
+
+    def relation(inputs, repeats, dtype):
+        single = _evaluate(ctx, _rows(inputs, slice(0, 1)), dtype)
         many_inputs = _rows(inputs, np.zeros(repeats, dtype=int))
-        many = _evaluate(ctx, many_inputs, case.dtype)
+        many = _evaluate(ctx, many_inputs, dtype)
         if single is None or many is None:
             return SKIP
         (one, one_limit), (out, out_limit) = single, many
@@ -79,8 +83,11 @@ def batch_permutation(ctx):
     def prop(drawn):
         case, order = drawn
         inputs = ctx.round(case)
-        base = _evaluate(ctx, inputs, case.dtype)
-        permuted = _evaluate(ctx, _rows(inputs, order), case.dtype)
+        return rejudge_relation(ctx, case.dtype, lambda dtype: relation(inputs, order, dtype))
+
+    def relation(inputs, order, dtype):
+        base = _evaluate(ctx, inputs, dtype)
+        permuted = _evaluate(ctx, _rows(inputs, order), dtype)
         if base is None or permuted is None:
             return SKIP
         (out, out_limit), (out_p, _) = base, permuted
@@ -106,15 +113,18 @@ def batch_consistency(ctx):
 
     def prop(case: Case):
         inputs = ctx.round(case)
-        whole = _evaluate(ctx, inputs, case.dtype)
-        singles = [_evaluate(ctx, _rows(inputs, slice(b, b + 1)), case.dtype) for b in range(case.batch_size)]
+        return rejudge_relation(ctx, case.dtype, lambda dtype: relation(inputs, case.batch_size, dtype))
+
+    def relation(inputs, batch_size, dtype):
+        whole = _evaluate(ctx, inputs, dtype)
+        singles = [_evaluate(ctx, _rows(inputs, slice(b, b + 1)), dtype) for b in range(batch_size)]
         if whole is None or any(s is None for s in singles):
             return SKIP
         out, out_limit = whole
         values = np.array([np.ravel(s[0])[0] for s in singles])
         predicted = {"mean": values.mean(), "sum": values.sum(), "none": values}[how]
         single_limits = np.array([np.ravel(s[1])[0] for s in singles])
-        weight = 1.0 / case.batch_size if how == "mean" else 1.0
+        weight = 1.0 / batch_size if how == "mean" else 1.0
         limit = np.max(out_limit) + weight * (
             single_limits.sum() if how != "none" else np.max(single_limits)
         )
@@ -122,7 +132,7 @@ def batch_consistency(ctx):
         if error <= limit:
             return None
         return Failure(
-            f"the batch of {case.batch_size} gives {np.ravel(out)[0]:.6g}, but the {how} of its "
+            f"the batch of {batch_size} gives {np.ravel(out)[0]:.6g}, but the {how} of its "
             f"examples computed one at a time is {np.ravel(predicted)[0]:.6g}",
             error=float(error), bound=float(limit), margin=float(error / limit),
             output=out, expected=predicted,

@@ -20,6 +20,8 @@ import numpy as np
 from .. import reference
 from ..report import CheckResult
 from ._engine import SKIP, Failure, evaluate, search
+from ._precision import ERROR, rejudge_relation
+from .value import compare_with_spec
 from .registry import register
 
 _LATENT_INPUTS = ("mu", "logvar", "logstd", "std", "var", "z", "eps", "prior_mu", "prior_logvar")
@@ -45,15 +47,21 @@ def _scaling_check(ctx, name, axis_inputs, declared, part, mean_code, zero_kl_is
 
     def prop(case):
         inputs = ctx.round(case)
-        base = _evaluate(ctx, inputs, case.dtype)
-        doubled = _evaluate(ctx, _duplicate(inputs, axis_inputs), case.dtype)
+        failure = rejudge_relation(ctx, case.dtype, lambda dtype: relation(inputs, dtype))
+        if isinstance(failure, Failure) and failure.severity == "error" and axes.source == "declared":
+            return _beyond_the_declared_size(ctx, inputs, case.dtype, failure, part, axes)
+        return failure
+
+    def relation(inputs, dtype):
+        base = _evaluate(ctx, inputs, dtype)
+        doubled = _evaluate(ctx, _duplicate(inputs, axis_inputs), dtype)
         if base is None or doubled is None:
             return SKIP
         (out, limit), (out_dup, limit_dup) = base, doubled
         if alone:
             growth, limit_growth = out, limit
         else:
-            zeroed = _evaluate(ctx, reference.zero_kl_inputs(ctx.target, inputs), case.dtype)
+            zeroed = _evaluate(ctx, reference.zero_kl_inputs(ctx.target, inputs), dtype)
             if zeroed is None:
                 return SKIP
             out_zero, limit_zero = zeroed
@@ -82,6 +90,22 @@ def _scaling_check(ctx, name, axis_inputs, declared, part, mean_code, zero_kl_is
                        output=out_dup, expected=predicted, code=code)
 
     return search(ctx, name, mean_code, prop, pinned=False)
+
+
+def _beyond_the_declared_size(ctx, inputs, dtype, failure, part, axes):
+    """A declared size where the loss is right but grows wrongly with the size: a warning.
+
+    ``mse(x, m) * 784`` equals the summed squared error at the declared (784,) and behaves as a
+    mean when D changes: a constant stands in for the size. At the declared shape the claim
+    holds (the value check says so), so the departure is a warning about other sizes.
+    """
+    at_declared = compare_with_spec(ctx, inputs, dtype)
+    if at_declared is None or at_declared[1] == ERROR:
+        return failure
+    failure.severity = "warning"
+    failure.message += (f"; the output is right at the declared {part} shape {axes.shape}, so a "
+                        f"constant stands in for the {part} size: it holds at that size only")
+    return failure
 
 
 def _latent_applies(target, adapter):
