@@ -16,9 +16,12 @@ from vae_spec import Target, check, diagnose
 
 from .corpus import CORPUS
 
-#: departing entries whose ``check`` names the departure only with a generic code today; the
-#: diagnosis names it (the shared vocabulary of check and diagnose is a separate change)
-GENERIC_CHECK_CODES = {"kl-formula", "recon-formula"}
+#: departing losses ``check`` names only with a generic code (kl-formula) today while
+#: ``diagnose`` names the departure: one vocabulary for both is a change of its own
+NAMED_BY_DIAGNOSE_ONLY = {
+    "world_models_vae", "dcgan_vae_kl_missing_half", "ldm_autoencoder_kl_loss",
+    "disentanglement_lib_beta_vae", "blog_tf_kl_sign", "keras_blog_vae_log_sigma",
+}
 
 
 #: correct losses check cannot pass yet, and why (each an xfail that fails the run once it passes)
@@ -75,12 +78,15 @@ def test_diagnose_calls_a_correct_loss_the_elbo(entry):
     assert diagnosis.is_elbo, f"{entry.name} ({entry.source}):\n{diagnosis.to_text()}"
 
 
-@pytest.mark.parametrize("entry", _params([e for e in DEPARTING if not declares_its_departure(e)]))
-def test_a_departing_loss_fails_check(entry):
+@pytest.mark.parametrize("entry", _params([e for e in DEPARTING if not declares_its_departure(e)], "departs"))
+def test_a_departing_loss_fails_check_with_the_code_that_names_it(entry):
     report = check(target_of(entry), raise_on_failure=False)
     assert not report.passed, f"{entry.name} ({entry.source}) passed:\n{report.to_text()}"
-    codes = {r.code for r in report.failures}
-    assert codes & (set(entry.codes) | GENERIC_CHECK_CODES | {"batch-mismatch"}), _failure_lines(report)
+    named = {r.code for r in report.failures} & set(entry.codes)
+    if entry.name in NAMED_BY_DIAGNOSE_ONLY:
+        assert not named, "check now names this departure: take it out of NAMED_BY_DIAGNOSE_ONLY"
+        pytest.xfail("check names this departure only kl-formula; diagnose names it")
+    assert named, _failure_lines(report)
 
 
 @pytest.mark.parametrize("entry", _params([e for e in DEPARTING if e.term in ("loss", "elbo")]))

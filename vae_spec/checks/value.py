@@ -44,7 +44,7 @@ def departing_term(ctx, inputs, dtype) -> str:
     return "kl-formula"
 
 
-def _at_the_prior(ctx, inputs, dtype):
+def at_the_prior(ctx, inputs, dtype):
     """The case with q(z|x) set to the prior, rounded to ``dtype`` like every case."""
     zero = reference.zero_kl_inputs(ctx.target, inputs)
     return {name: ctx.adapter.round_to(values, dtype) for name, values in zero.items()}
@@ -76,7 +76,7 @@ def value(ctx):
                 output=evaluation.output, expected=evaluation.expected.value,
                 code=departing_term(ctx, inputs, case.dtype),
             )
-        isolated = compare_with_spec(ctx, _at_the_prior(ctx, inputs, case.dtype), case.dtype) if isolate else None
+        isolated = compare_with_spec(ctx, at_the_prior(ctx, inputs, case.dtype), case.dtype) if isolate else None
         if isolated is not None and isolated[1] == ERROR:
             evaluation, _, comparison = isolated
         elif verdict == PRECISION:
