@@ -7,11 +7,13 @@ worst over its seeds are kept, then the median and the worst over all mutants ar
 The audit runs every correct variant under seeds 0..N-1 (check and diagnose) and counts the
 runs where anything failed.
 
-    python benchmarks/selftest.py [--seeds 20] [--mutant-seeds 3] [--max-examples N]
+    python benchmarks/selftest.py [--seeds 20] [--mutant-seeds 3] [--max-examples N] [--no-diagnose]
                                   [--frameworks numpy,torch,...] [--jobs 2] [--json out.json]
 
-Entries are spread over ``--jobs`` worker processes (spawned; each is replaced after
-``--tasks-per-worker`` entries, since compiled-function caches grow with every check).
+``--mutant-seeds 0`` runs the audit alone.
+
+Entries are spread over ``--jobs`` worker processes (spawned; with ``--tasks-per-worker`` each
+is replaced after that many entries, since compiled-function caches grow with every check).
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ def run_mutant(entry_id, seeds, max_examples):
     return [evaluate_mutant(entry, seed=s, max_examples=max_examples).as_dict() for s in range(seeds)]
 
 
-def run_audit(entry_id, seeds, max_examples):
-    return audit_correct(_entry(entry_id), seeds=range(seeds), max_examples=max_examples).as_dict()
+def run_audit(entry_id, seeds, max_examples, with_diagnose=True):
+    return audit_correct(_entry(entry_id), seeds=range(seeds), max_examples=max_examples,
+                         with_diagnose=with_diagnose).as_dict()
 
 
 def corpus_table() -> str:
@@ -111,13 +114,16 @@ def main() -> None:
                         help=f"cases per check (default: the {profiles.DEFAULT_PROFILE} profile's)")
     parser.add_argument("--frameworks", default=",".join(corpus.FRAMEWORKS))
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--tasks-per-worker", type=int, default=6,
-                        help="entries a worker runs before it is replaced (bounds the memory jit caches hold)")
+    parser.add_argument("--tasks-per-worker", type=int, default=None,
+                        help="entries a worker runs before it is replaced (bounds the memory jit caches "
+                             "hold; default never: Python 3.11's pool can hang replacing a worker)")
+    parser.add_argument("--no-diagnose", action="store_true",
+                        help="audit with check only (diagnose's probes are seeded apart from the search)")
     parser.add_argument("--json", help="also write every result to this JSON file")
     options = parser.parse_args()
     frameworks = [f for f in options.frameworks.split(",") if f]
     max_examples = options.max_examples or profiles.resolve(None)["max_examples"]
-    mutants = [e.id for e in corpus.entries("mutant", frameworks)]
+    mutants = [e.id for e in corpus.entries("mutant", frameworks)] if options.mutant_seeds > 0 else []
     correct = [e.id for e in corpus.entries("correct", frameworks)]
     print(f"Mutation self-test: {len(mutants)} mutants x {options.mutant_seeds} seeds, {len(correct)} correct "
           f"variants x {options.seeds} seeds, {max_examples} cases per check, {options.jobs} worker(s); "
@@ -127,7 +133,8 @@ def main() -> None:
     with ProcessPoolExecutor(options.jobs, mp_context=get_context("spawn"),
                              max_tasks_per_child=options.tasks_per_worker) as pool:
         mutant_futures = [pool.submit(run_mutant, i, options.mutant_seeds, max_examples) for i in mutants]
-        audit_futures = [pool.submit(run_audit, i, options.seeds, max_examples) for i in correct]
+        audit_futures = [pool.submit(run_audit, i, options.seeds, max_examples, not options.no_diagnose)
+                         for i in correct]
         for done, _ in enumerate(as_completed(mutant_futures + audit_futures), 1):
             print(f"{done}/{len(mutants) + len(correct)} entries done, "
                   f"{(time.perf_counter() - start) / 60:.1f} min", file=sys.stderr, flush=True)
@@ -140,10 +147,12 @@ def main() -> None:
     text, audit_summary = audit_table(audits)
     print(f"\nFalse-alarm audit ({options.seeds} seeds)\n" + text)
     m, a = mutant_summary, audit_summary
-    print(f"\n{m['caught_runs']}/{m['runs']} mutant runs caught (kill rate {100 * m['kill_rate']:.1f}%; "
-          f"{m['caught_every_seed']}/{m['mutants']} mutants caught under every seed); median time to the "
-          f"first failing example {m['median_seconds_to_failure']:.3f} s, worst "
-          f"{m['worst_seconds_to_failure']:.3f} s; {a['false_alarms']} false alarms in {a['runs']} runs of "
+    mutant_line = (
+        f"{m['caught_runs']}/{m['runs']} mutant runs caught (kill rate {100 * m['kill_rate']:.1f}%; "
+        f"{m['caught_every_seed']}/{m['mutants']} mutants caught under every seed); median time to the "
+        f"first failing example {m['median_seconds_to_failure']:.3f} s, worst "
+        f"{m['worst_seconds_to_failure']:.3f} s; " if m["runs"] else "no mutant run; ")
+    print(f"\n{mutant_line}{a['false_alarms']} false alarms in {a['runs']} runs of "
           f"{a['correct_variants']} correct variants; {seconds / 60:.1f} min, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if options.json:
