@@ -3,9 +3,11 @@
 Each loss of ``tests/realworld`` whose declared claim is what it computes (the correct ones,
 and beta-VAEs declared with their beta) is checked at the default profile under seeds
 0..N-1, with the minimal declaration a README reader writes. A run with any failing check
-is a false alarm; warnings (precision, dtype-unsupported) are counted apart.
+is a false alarm; warnings (precision, dtype-unsupported) are listed apart, and so are the
+correct losses check cannot pass yet (``KNOWN_LIMITS`` in tests/realworld/test_verdicts.py).
 
-    python benchmarks/realworld_audit.py [--seeds 20] [--jobs 2] [--frameworks torch,jax] [--json out.json]
+    python benchmarks/realworld_audit.py [--seeds 20] [--jobs 2] [--frameworks torch,jax]
+                                         [--names flax_vae,...] [--json out.json]
 
 Run from the project root (the corpus is imported as ``tests.realworld``).
 """
@@ -45,16 +47,19 @@ def audit(name: str, seeds: int) -> dict:
 
 
 def main() -> None:
-    from tests.realworld.test_verdicts import CONFORMING
+    from tests.realworld.test_verdicts import CONFORMING, KNOWN_LIMITS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--frameworks", help="comma-separated; default every framework")
+    parser.add_argument("--names", help="comma-separated losses; default every conforming one")
     parser.add_argument("--json", help="also write every run to this JSON file")
     options = parser.parse_args()
     wanted = set(options.frameworks.split(",")) if options.frameworks else None
-    names = [e.name for e in CONFORMING if wanted is None or e.framework in wanted]
+    chosen = set(options.names.split(",")) if options.names else None
+    names = [e.name for e in CONFORMING if (wanted is None or e.framework in wanted)
+             and (chosen is None or e.name in chosen)]
     print(f"Real-world false-alarm audit: {len(names)} conforming losses x {options.seeds} seeds, "
           f"default profile, {options.jobs} worker(s); Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs", flush=True)
@@ -67,9 +72,14 @@ def main() -> None:
         rows = [f.result() for f in futures]
     seconds = time.perf_counter() - start
     print(f"\n{'loss':44} {'framework':11} {'false alarms':>12} {'median s':>9}  warnings")
-    alarms = 0
+    alarms = known = 0
     for row in rows:
         failed = [r for r in row["runs"] if not r["passed"]]
+        if row["name"] in KNOWN_LIMITS:  # a correct loss check cannot pass yet (test_verdicts.py)
+            known += len(failed)
+            print(f"{row['name']:44} {row['framework']:11} {len(failed):>5}/{len(row['runs']):<6} "
+                  f"known limit: {KNOWN_LIMITS[row['name']]}")
+            continue
         alarms += len(failed)
         warnings = sorted({w for r in row["runs"] for w in r["warnings"]})
         median = statistics.median(r["seconds"] for r in row["runs"])
@@ -77,11 +87,14 @@ def main() -> None:
               f"{median:9.2f}  {', '.join(warnings) or '-'}")
         for run in failed:
             print(f"    seed {run['seed']}: " + "; ".join(run["failures"])[:400])
-    runs = sum(len(r["runs"]) for r in rows)
-    print(f"\n{alarms} false alarms in {runs} runs of {len(rows)} losses; {seconds / 60:.1f} min")
+    runs = sum(len(r["runs"]) for r in rows if r["name"] not in KNOWN_LIMITS)
+    audited = sum(1 for r in rows if r["name"] not in KNOWN_LIMITS)
+    print(f"\n{alarms} false alarms in {runs} runs of {audited} losses ({known} failing runs of "
+          f"known limits left out); {seconds / 60:.1f} min")
     if options.json:
         with open(options.json, "w") as handle:
-            json.dump({"rows": rows, "false_alarms": alarms, "runs": runs, "seconds": seconds}, handle, indent=2)
+            json.dump({"rows": rows, "false_alarms": alarms, "runs": runs, "known_limit_runs": known,
+                       "seconds": seconds}, handle, indent=2)
 
 
 if __name__ == "__main__":

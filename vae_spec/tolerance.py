@@ -86,6 +86,14 @@ UNDERFLOW = {
     "bfloat16": 2.0**-126,
 }
 
+#: the smallest normal number per dtype (inputs below it are flushed to 0 before a call)
+SMALLEST_NORMAL = {
+    "float64": 2.0**-1022,
+    "float32": 2.0**-126,
+    "float16": 2.0**-14,
+    "bfloat16": 2.0**-126,
+}
+
 #: largest finite value per dtype
 LARGEST = {
     "float64": float(np.finfo(np.float64).max),

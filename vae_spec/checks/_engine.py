@@ -78,8 +78,15 @@ class Context:
         return cases(self.target, self.dtypes, self.regimes, buckets=self.buckets, layout=self.layout, **kwargs)
 
     def round(self, case: Case) -> dict[str, np.ndarray]:
-        """The case's inputs rounded to its dtype, as float64 (what the function receives)."""
-        return {name: self.adapter.round_to(value, case.dtype) for name, value in case.inputs.items()}
+        """The case's inputs rounded to its dtype, as float64 (what the function receives).
+
+        A value that rounds to a subnormal number of the dtype becomes 0: TensorFlow and XLA
+        read subnormal inputs as 0 (denormals-are-zero, see :mod:`vae_spec.tolerance`), and a
+        zeroed mu of 1e-45 moves a gradient scaled by 1 / sigma^2 = e^23 by 1e-35, more than
+        any bound in output units allows. No VAE input lives there.
+        """
+        return {name: _flush_subnormals(self.adapter.round_to(value, case.dtype), case.dtype)
+                for name, value in case.inputs.items()}
 
     def natives(self, inputs: dict[str, np.ndarray], dtype: str) -> dict:
         """Fresh native arrays for ``inputs``, and a fresh random key if the target takes one."""
@@ -125,6 +132,11 @@ class Context:
 
     def expected(self, inputs: dict[str, np.ndarray]) -> reference.Expected:
         return reference.expected(self.target, inputs)
+
+
+def _flush_subnormals(values: np.ndarray, dtype: str) -> np.ndarray:
+    smallest_normal = tolerance.SMALLEST_NORMAL[dtype]
+    return np.where(np.abs(values) < smallest_normal, 0.0, values)
 
 
 def _same(after: np.ndarray, before: np.ndarray) -> bool:
