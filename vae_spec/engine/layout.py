@@ -92,7 +92,7 @@ class Axes:
         """Whether probes and cases vary this size (an inferred rank)."""
         return self.family is not None
 
-    def words(self, letter: str) -> str:
+    def words(self) -> str:
         if self.family:
             return f"{self.family.words} ({self.source})"
         shape = ", ".join(str(s) for s in self.shape)
@@ -128,9 +128,9 @@ class Layout:
     def words(self, target) -> str:
         parts = []
         if target.latent_args:
-            parts.append(f"latent {self.latent.words('d')}")
+            parts.append(f"latent {self.latent.words()}")
         if target.data_args:
-            parts.append(f"data {self.data.words('D')}")
+            parts.append(f"data {self.data.words()}")
         parts.append("dtypes " + ", ".join(self.dtypes))
         return "; ".join(parts)
 
