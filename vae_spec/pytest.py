@@ -39,7 +39,8 @@ class VaeSpecWarning(UserWarning):
 
 
 def run_check(target: Target, check: str, *, max_examples: int | None = None,
-              seed: int | None = None, profile: str | None = None, compile: bool = False):
+              seed: int | None = None, profile: str | None = None, compile: bool = False,
+              layout=None):
     """Run the check named ``check`` on ``target`` (and on its compiled form, with
     ``compile`` or a profile that compiles) and return the report.
 
@@ -49,7 +50,7 @@ def run_check(target: Target, check: str, *, max_examples: int | None = None,
     """
     __tracebackhide__ = True
     report = run_checks(target, checks=(check,), max_examples=max_examples, seed=seed,
-                        profile=profile, compile=compile, raise_on_failure=False)
+                        profile=profile, compile=compile, raise_on_failure=False, layout=layout)
     if not report.passed:
         raise CheckFailed(report)
     if all(result.status == "skip" for result in report.checks):

@@ -184,7 +184,7 @@ class TargetCollector(pytest.Collector):
         try:
             target = build_target(self.declaration)
             adapter = get_adapter(target.framework)
-            infer(target)  # a function that runs at no shape and dtype gets no items: exit 2
+            layout = infer(target)  # a function that runs at no shape and dtype gets no items: exit 2
         except (TargetError, FrameworkNotInstalled, ValueError) as exc:
             raise self.CollectError(f"{self.declaration.source}: {exc}") from None
         dtypes = target.dtypes if target.dtypes and len(target.dtypes) > 1 else (None,)
@@ -193,24 +193,30 @@ class TargetCollector(pytest.Collector):
                 continue
             for dtype in dtypes:
                 checked = target if dtype is None else dataclasses.replace(target, dtypes=(dtype,))
+                # each item reuses the collection's probes; a dtype the function raised in is
+                # probed again by its item, which then reports it
+                reused = layout if dtype is None else (
+                    dataclasses.replace(layout, dtypes=(dtype,), unsupported=())
+                    if dtype in layout.dtypes else None)
                 yield CheckItem.from_parent(
                     self, name=name if dtype is None else f"{name}[{dtype}]",
-                    target=checked, check=name,
+                    target=checked, check=name, layout=reused,
                 )
 
 
 class CheckItem(pytest.Item):
     """One named check of one target; a failure reports the engine's finding."""
 
-    def __init__(self, *, target, check: str, **kwargs):
+    def __init__(self, *, target, check: str, layout=None, **kwargs):
         super().__init__(**kwargs)
         self.target = target
         self.check = check
+        self.layout = layout
 
     def runtest(self):
         from .pytest import run_check
 
-        run_check(self.target, self.check, **self.config.stash[_STATE].search)
+        run_check(self.target, self.check, layout=self.layout, **self.config.stash[_STATE].search)
 
     def repr_failure(self, excinfo, style=None):
         from .frameworks.base import FrameworkNotInstalled

@@ -46,11 +46,11 @@ def unsupported_dtype_results(layout) -> list[CheckResult]:
             for dtype, error in layout.unsupported]
 
 
-def _context(target: Target, adapter) -> Context:
-    """The context of a run, with the layout and dtypes the function takes (inferred)."""
+def _context(target: Target, adapter, layout=None) -> Context:
+    """The context of a run, with the layout and dtypes the function takes (inferred unless given)."""
     ctx = Context(target=replace(target, fn=adapter.prepare(target.fn)), adapter=adapter,
                   dtypes=check_dtypes(target, adapter))
-    ctx.layout = infer_layout(ctx)
+    ctx.layout = layout or infer_layout(ctx)
     ctx.dtypes = ctx.layout.dtypes
     return ctx
 
@@ -83,6 +83,7 @@ def check(
     checks: tuple[str, ...] | None = None,
     raise_on_failure: bool = True,
     compile: bool = False,
+    layout=None,
 ) -> Report:
     """Check that ``target`` computes its declared term; raise ConformanceError if not.
 
@@ -96,6 +97,9 @@ def check(
     framework (torch.compile with dynamic shapes, tf.function with XLA, jax.jit), on a few
     fixed shape buckets, each against the float64 spec; they report as ``value[compiled]``
     and ``gradient[compiled]``.
+
+    ``layout`` is what :func:`infer` returned for this target, when the caller has it (the
+    pytest plugin probes each target once, at collection); left out, it is inferred.
     """
     if not isinstance(target, Target):
         raise TypeError(f"check: expected a vae_spec.Target, got {type(target).__name__}")
@@ -108,7 +112,7 @@ def check(
         raise ValueError(f"checks: unknown check(s) {', '.join(unknown)}; expected any of {', '.join(CHECKS)}")
     adapter = get_adapter(target.framework)
     start = time.perf_counter()
-    ctx = _context(target, adapter)
+    ctx = _context(target, adapter, layout)
     ctx.max_examples = max_examples or settings["max_examples"]
     ctx.seed = _seed(seed, settings)
     report = Report(target=target.name, framework=target.framework, claim=describe_claim(target),
