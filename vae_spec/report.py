@@ -8,9 +8,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-STATUSES = ("pass", "fail", "skip", "error")
-
-
 @dataclass
 class CheckResult:
     """The outcome of one named check on one target.
@@ -61,6 +58,9 @@ class Report:
     seed: int | None = None
     layout: str = ""  # the shapes and dtypes checked, and where each came from
     layout_data: dict | None = None
+    findings: list = field(default_factory=list)  # departures from the claim, named as diagnose names them
+    not_elbo: tuple[str, ...] = ()  # departures from the ELBO the claim itself states
+    notes: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -76,6 +76,8 @@ class Report:
             "seconds": round(self.seconds, 3), "claim": self.claim, "seed": self.seed,
             "layout": self.layout_data,
             "checks": [result.as_dict() for result in self.checks],
+            "findings": [f.as_dict() for f in self.findings],
+            "not_elbo": list(self.not_elbo), "notes": list(self.notes),
         }
 
     def to_json(self) -> str:
@@ -83,14 +85,20 @@ class Report:
 
     def to_text(self) -> str:
         lines = [f"{self.target} [{self.framework}] claims: {self.claim}"]
+        if self.not_elbo:
+            lines.append(f"  this claim is not the ELBO: it states {', '.join(self.not_elbo)}")
         if self.layout:
             lines.append(f"  shapes: {self.layout}")
+        if self.findings:
+            lines.append("  departs from the claim:")
+            lines.extend(f"    {f.code}: {f.message}" for f in self.findings)
         for result in self.checks:
             mark = {"pass": "ok", "skip": "skip"}.get(result.status, "FAIL" if result.failed else "warn")
             detail = f" [{result.code}]" if result.code and result.status in ("fail", "error") else ""
             lines.append(f"  {mark:4} {result.name}{detail}: {result.message}")
             if result.status in ("fail", "error") and result.counterexample:
                 lines.extend("         " + line for line in format_counterexample(result).splitlines())
+        lines.extend(f"  note: {note}" for note in self.notes)
         verdict = "PASSED" if self.passed else f"FAILED ({len(self.failures)} check(s))"
         lines.append(f"{verdict} in {self.seconds:.2f} s (seed {self.seed})")
         return "\n".join(lines)

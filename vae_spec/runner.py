@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from . import profiles
 from .checks import CHECKS, Context
+from .claims import not_elbo_codes
 from .engine.inference import infer_layout
 from .frameworks.base import get_adapter
 from .report import CheckResult, Report
@@ -117,6 +118,8 @@ def check(
     ctx.seed = _seed(seed, settings)
     report = Report(target=target.name, framework=target.framework, claim=describe_claim(target),
                     seed=ctx.seed, layout=ctx.layout.words(target), layout_data=ctx.layout.as_dict())
+    if target.term in ("loss", "elbo", "stochastic_loss", "mc_loss"):
+        report.not_elbo = not_elbo_codes(target.convention)
     report.checks.extend(unsupported_dtype_results(ctx.layout))
     for name in names:
         spec = CHECKS[name]
@@ -134,10 +137,54 @@ def check(
         report.checks.append(result)
     if compile or settings["compile"]:
         report.checks.extend(_compiled_checks(ctx, names))
+    name_the_departures(ctx, report)
     report.seconds = time.perf_counter() - start
     if raise_on_failure and not report.passed:
         raise ConformanceError(report)
     return report
+
+
+#: checks whose failure means the value departs from the claim, with the code each prefers
+VALUE_CHECKS = {
+    "value": None, "value[compiled]": None, "batch_scaling": "batch-", "batch_consistency": "batch-",
+    "latent_scaling": "kl-latent-mean", "data_scaling": "recon-data-mean",
+}
+#: the generic codes a named departure replaces
+GENERIC_CODES = ("kl-formula", "recon-formula", "batch-mismatch", "kl-latent-mean", "recon-data-mean")
+
+
+def name_the_departures(ctx, report: Report) -> None:
+    """Name a departing value with diagnose's codes and hold back the gradient's verdict.
+
+    When a value check fails, the loss is read on the designed probes and compared with the
+    claim by the rules :func:`~vae_spec.diagnose` uses; each departure becomes a report finding
+    and the failing checks carry its code. A generic kl-formula or recon-formula stays only
+    where no known departure fits. The gradient is judged only once the value conforms.
+    """
+    failing = [r for r in report.checks if r.name in VALUE_CHECKS and r.failed]
+    if not failing:
+        return
+    for result in report.checks:
+        if result.name.startswith("gradient") and result.status == "fail":
+            result.status, result.message = "skip", (
+                "the value departs from the claim; the gradient is judged once the value conforms")
+            result.code = None
+    from .diagnosis import name_departures
+
+    try:
+        found = name_departures(ctx)
+    except Exception as exc:  # naming is an explanation: the failing checks keep their own codes
+        report.notes.append(f"the departure could not be named: {type(exc).__name__}: {exc}")
+        return
+    report.findings.extend(found)
+    if not found:
+        return
+    for result in failing:
+        if result.code not in GENERIC_CODES:
+            continue
+        prefer = VALUE_CHECKS[result.name]
+        chosen = next((f for f in found if prefer and f.code.startswith(prefer)), found[0])
+        result.code = chosen.code  # the sentence is the report's finding; the message stays the evidence
 
 
 COMPILED_CHECKS = ("value", "gradient")

@@ -16,14 +16,6 @@ from vae_spec import Target, check, diagnose
 
 from .corpus import CORPUS
 
-#: departing losses ``check`` names only with a generic code (kl-formula) today while
-#: ``diagnose`` names the departure: one vocabulary for both is a change of its own
-NAMED_BY_DIAGNOSE_ONLY = {
-    "world_models_vae", "dcgan_vae_kl_missing_half", "ldm_autoencoder_kl_loss",
-    "disentanglement_lib_beta_vae", "blog_tf_kl_sign", "keras_blog_vae_log_sigma",
-}
-
-
 #: correct losses check cannot pass yet, and why (each an xfail that fails the run once it passes)
 KNOWN_LIMITS = {
     "autograd_vae": "the +-1 form -logaddexp(0, -l t), t = 2x - 1, is the Bernoulli log-likelihood "
@@ -83,9 +75,6 @@ def test_a_departing_loss_fails_check_with_the_code_that_names_it(entry):
     report = check(target_of(entry), raise_on_failure=False)
     assert not report.passed, f"{entry.name} ({entry.source}) passed:\n{report.to_text()}"
     named = {r.code for r in report.failures} & set(entry.codes)
-    if entry.name in NAMED_BY_DIAGNOSE_ONLY:
-        assert not named, "check now names this departure: take it out of NAMED_BY_DIAGNOSE_ONLY"
-        pytest.xfail("check names this departure only kl-formula; diagnose names it")
     assert named, _failure_lines(report)
 
 

@@ -1,0 +1,164 @@
+"""Claim: what a loss computes, as the keyword arguments of Target and Convention.
+
+:func:`~vae_spec.diagnose` infers a claim; :func:`~vae_spec.check` verifies one. A claim is
+printed three ways, each of which declares the same target: a ``vae-spec check`` command line,
+a ``[[tool.vae_spec.targets]]`` block for pyproject.toml, and a ``Target(...)`` expression.
+``not_elbo`` lists the departures from the ELBO the claim itself states (a KL averaged over
+latent dimensions, say): such a claim passes ``check`` and still is not an ELBO.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .spec.objective import Convention
+
+_DEFAULT = Convention()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A declaration under which a loss conforms: Target's keyword arguments besides ``fn``."""
+
+    framework: str
+    term: str
+    args: tuple[str, ...] | Mapping[str, str]
+    likelihood: str | None
+    posterior: str | None
+    convention: Convention = _DEFAULT
+    data_shape: tuple[int, ...] | None = None
+    latent_shape: tuple[int, ...] | None = None
+    dtypes: tuple[str, ...] | None = None
+    not_elbo: tuple[str, ...] = field(default=(), compare=False)
+
+    def target_kwargs(self) -> dict:
+        """The keyword arguments of :class:`~vae_spec.Target` (``fn`` and ``name`` aside)."""
+        kwargs = {"framework": self.framework, "term": self.term, "args": self.args,
+                  "likelihood": self.likelihood, "posterior": self.posterior,
+                  "convention": self.convention, "data_shape": self.data_shape,
+                  "latent_shape": self.latent_shape, "dtypes": self.dtypes}
+        return {k: v for k, v in kwargs.items() if v is not None}
+
+    def as_dict(self) -> dict:
+        """JSON: Target's keys, the convention as Convention's keys, and ``not_elbo``."""
+        args = dict(self.args) if isinstance(self.args, Mapping) else list(self.args)
+        return {
+            "framework": self.framework, "term": self.term, "args": args,
+            "likelihood": self.likelihood, "posterior": self.posterior,
+            "convention": self.convention.as_dict(),
+            "data_shape": list(self.data_shape) if self.data_shape else None,
+            "latent_shape": list(self.latent_shape) if self.latent_shape else None,
+            "dtypes": list(self.dtypes) if self.dtypes else None,
+            "not_elbo": list(self.not_elbo),
+        }
+
+    # -- the three printed forms ------------------------------------------------------------
+    def command_line(self, target: str) -> str:
+        """``vae-spec check TARGET ...`` with every option that differs from its default."""
+        parts = ["vae-spec check", _shell_word(target), f"--framework {self.framework}"]
+        if self.term != "loss":
+            parts.append(f"--term {self.term}")
+        parts.append(f"--args {_args_option(self.args)}")
+        if self.likelihood:
+            parts.append(f"--likelihood {self.likelihood}")
+        for key, value in _changed(self.convention).items():
+            if key == "constants":
+                parts.append("--no-constants")
+            else:
+                parts.append(f"--{key} {_number(value)}")
+        for key in ("data_shape", "latent_shape"):
+            shape = getattr(self, key)
+            if shape:
+                parts.append(f"--{key.replace('_', '-')} {','.join(map(str, shape))}")
+        if self.dtypes:
+            parts.append(f"--dtypes {','.join(self.dtypes)}")
+        return " ".join(parts)
+
+    def pyproject_block(self, target: str) -> str:
+        """A ``[[tool.vae_spec.targets]]`` table that the pytest plugin collects."""
+        lines = ["[[tool.vae_spec.targets]]", f"target = {_toml(target)}",
+                 f"framework = {_toml(self.framework)}"]
+        if self.term != "loss":
+            lines.append(f"term = {_toml(self.term)}")
+        lines.append(f"args = {_toml(self.args)}")
+        if self.likelihood:
+            lines.append(f"likelihood = {_toml(self.likelihood)}")
+        changed = _changed(self.convention)
+        if changed:
+            lines.append("convention = {" + ", ".join(f"{k} = {_toml(v)}" for k, v in changed.items()) + "}")
+        for key in ("data_shape", "latent_shape", "dtypes"):
+            value = getattr(self, key)
+            if value:
+                lines.append(f"{key} = {_toml(list(value))}")
+        return "\n".join(lines)
+
+    def python_expression(self, fn: str = "fn") -> str:
+        """``Target(fn, ...)`` with every keyword that differs from its default."""
+        parts = [fn, f"framework={self.framework!r}"]
+        if self.term != "loss":
+            parts.append(f"term={self.term!r}")
+        parts.append(f"args={self.args!r}" if isinstance(self.args, Mapping) else f"args={tuple(self.args)!r}")
+        if self.likelihood:
+            parts.append(f"likelihood={self.likelihood!r}")
+        changed = _changed(self.convention)
+        if changed:
+            parts.append("convention=Convention(" + ", ".join(
+                f"{k}={_python(v)}" for k, v in changed.items()) + ")")
+        for key in ("data_shape", "latent_shape", "dtypes"):
+            value = getattr(self, key)
+            if value:
+                parts.append(f"{key}={tuple(value)!r}")
+        return "Target(" + ", ".join(parts) + ")"
+
+
+def not_elbo_codes(convention: Convention) -> tuple[str, ...]:
+    """The departures from the ELBO a convention states: a data or latent mean, a beta."""
+    codes = []
+    if convention.data == "mean":
+        codes.append("recon-data-mean")
+    if convention.latent == "mean":
+        codes.append("kl-latent-mean")
+    if convention.beta != 1.0:
+        codes.append("kl-missing-half" if convention.beta == 2.0 else "kl-scaled")
+    return tuple(codes)
+
+
+def _changed(convention: Convention) -> dict:
+    return {k: v for k, v in convention.as_dict().items() if v != getattr(_DEFAULT, k)}
+
+
+def _number(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return repr(value)
+    return repr(value) if isinstance(value, float) and math.isfinite(value) else str(value)
+
+
+def _python(value) -> str:
+    return repr(value)
+
+
+def _toml(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return _number(value)
+
+
+def _args_option(args) -> str:
+    if isinstance(args, Mapping):
+        return ",".join(f"{user}={name}" for user, name in args.items())
+    return ",".join(args)
+
+
+def _shell_word(word: str) -> str:
+    safe = all(c.isalnum() or c in "._-/:+@" for c in word)
+    return word if safe else "'" + word.replace("'", "'\\''") + "'"

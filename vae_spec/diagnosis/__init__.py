@@ -1,0 +1,418 @@
+"""diagnose(target): infer how a loss relates to the ELBO, name its departures, state its claim.
+
+The loss is called on designed probes (:mod:`.observe`) and its outputs are fitted as
+scale * [reconstruction + beta * KL] + constant over candidate forms (:mod:`vae_spec.fitting`).
+The best fitting form, preferred in the order "as declared, then the ELBO's own reductions",
+is read as a claim (:mod:`.reading`); its departures from the ELBO (:mod:`.rules`) become
+findings. ``check`` names a failing claim's departures with the same rules
+(:func:`name_departures`).
+
+is_elbo means: the loss equals s * (sum or mean over b of -ELBO_b) + c for one model whose
+fixed parameters and weights do not depend on B, d or D. For a Gaussian (squared-error)
+reconstruction any weights a, b > 0 are the ELBO of the model with sigma^2 = b / (2a), so such
+a loss is judged by whether that implied variance stays put as the sizes change.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .. import fitting
+from ..checks import Context
+from ..claims import Claim
+from ..engine.inference import infer_layout
+from ..frameworks.base import AdapterTypeError, get_adapter
+from ..report import CheckResult, repro_snippet
+from ..spec.likelihoods import parse_likelihood
+from ..target import Target, TargetError
+from .gradient import gradient_findings
+from .observe import Observations, observe
+from .reading import Reading, read
+from .rules import CLAIM, ELBO, Finding, batch_word, conventions, departures, implied_variance, reference, same_likelihood
+
+__all__ = ["Diagnosis", "Finding", "diagnose", "name_departures"]
+
+#: the terms whose output the fit can read (every other term is checked against its claim)
+DIAGNOSABLE_TERMS = ("loss", "elbo", "kl", "reconstruction")
+_APPROXIMATE = 1e-3  # a form matching to this relative residual is reported as the nearest one
+ROWS_MIX_THE_BATCH = (
+    "The function returns one value per example, but its rows mix in a term reduced over the "
+    "batch (each example's loss depends on the others); read as their batch mean they fit.")
+
+
+@dataclass
+class Diagnosis:
+    """What a loss computes, how it relates to the ELBO, and the claim under which it conforms."""
+
+    target: str
+    framework: str
+    is_elbo: bool
+    convention: dict | None
+    scale: float | None
+    beta: float | None
+    likelihood: dict | None
+    findings: list[Finding] = field(default_factory=list)
+    summary: str = ""
+    form: dict | None = None
+    residual: float | None = None
+    implied_variance: float | None = None
+    seconds: float = 0.0
+    counterexamples: list[CheckResult] = field(default_factory=list)
+    layout: str = ""  # the shapes and dtypes probed, and where each came from
+    layout_data: dict | None = None
+    claim: Claim | None = None
+    no_claim: str | None = None  # why there is no claim, when there is none
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+    def as_dict(self) -> dict:
+        return {
+            "target": self.target, "framework": self.framework, "is_elbo": self.is_elbo,
+            "convention": self.convention, "scale": self.scale, "beta": self.beta,
+            "likelihood": self.likelihood, "findings": [f.as_dict() for f in self.findings],
+            "summary": self.summary, "form": self.form, "residual": self.residual,
+            "implied_variance": self.implied_variance, "seconds": round(self.seconds, 3),
+            "counterexamples": [c.as_dict() for c in self.counterexamples],
+            "layout": self.layout_data,
+            "claim": self.claim.as_dict() if self.claim else None, "no_claim": self.no_claim,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2)
+
+    def to_text(self, target_spec: str | None = None) -> str:
+        """The verdict, the findings, and the claim as a command line, a pyproject block and
+        a Target expression (``target_spec`` is the ``module:attr`` they name)."""
+        verdict = "is the ELBO" if self.is_elbo else "is NOT the ELBO"
+        lines = [f"{self.target} [{self.framework}] {verdict}: {self.summary}"]
+        if self.layout:
+            lines.append(f"  shapes: {self.layout}")
+        if self.likelihood:
+            lines.append(f"  reads as: {_reads_as(self)}")
+        for finding in self.findings:
+            lines.append(f"  {finding.severity:7} {finding.code}: {finding.message}")
+        lines.extend(self.claim_text(target_spec))
+        return "\n".join(lines)
+
+    def claim_text(self, target_spec: str | None = None) -> list[str]:
+        """The claim, three ways, or why there is none."""
+        if self.claim is None:
+            return [f"  no claim: {self.no_claim}"] if self.no_claim else []
+        where = target_spec or self.target
+        stated = "" if not self.claim.not_elbo else (
+            f" (it states the departure{'s' if len(self.claim.not_elbo) > 1 else ''} "
+            f"{', '.join(self.claim.not_elbo)}: not an ELBO)")
+        approximately = " (approximately: see the precision warning)" if "precision" in self.codes else ""
+        lines = [f"  claim under which it conforms{approximately}{stated}:",
+                 f"    {self.claim.command_line(where)}", "  pyproject.toml:"]
+        lines.extend("    " + line for line in self.claim.pyproject_block(where).splitlines())
+        lines.append("  Python:")
+        lines.append(f"    {self.claim.python_expression()}")
+        return lines
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def diagnose(target: Target, *, seed: int = 0) -> Diagnosis:
+    """Infer the convention of ``target``'s loss, name its departures from the ELBO, and state
+    the claim under which it conforms.
+
+    The target's likelihood and convention may be left out; declared shapes are honoured.
+    A departure is a finding, not an exception; ``diagnosis.is_elbo`` gives the verdict and
+    ``diagnosis.claim`` a declaration that :func:`~vae_spec.check` passes.
+    """
+    if not isinstance(target, Target):
+        raise TypeError(f"diagnose: expected a vae_spec.Target, got {type(target).__name__}")
+    if target.term not in DIAGNOSABLE_TERMS:
+        raise TargetError(
+            f"term: diagnose infers the terms {', '.join(DIAGNOSABLE_TERMS)}; for {target.term!r} "
+            "declare the claim and use check"
+        )
+    start = time.perf_counter()
+    adapter = get_adapter(target.framework)
+    target = replace(target, fn=adapter.prepare(target.fn))
+    wanted = target.dtypes or tuple(d for d in ("float64", "float32") if d in adapter.dtypes())
+    layout = infer_layout(Context(target=target, adapter=adapter, dtypes=wanted))
+    probed = _with_fixed_sizes(target, layout)
+    observations = observe(adapter, probed, layout, seed)
+    diagnosis = _judge(probed, adapter, observations, layout)
+    diagnosis.layout, diagnosis.layout_data = layout.words(target), layout.as_dict()
+    diagnosis.findings[:0] = [
+        Finding("dtype-unsupported", "warning", f"The function raised in {dtype} on every probe "
+                f"({error}); probed in {', '.join(layout.dtypes)} only.")
+        for dtype, error in layout.unsupported]
+    diagnosis.seconds = time.perf_counter() - start
+    return diagnosis
+
+
+def name_departures(ctx) -> list[Finding]:
+    """The departures of ``ctx.target``'s loss from its own claim, by the rules diagnose uses.
+
+    Empty when no known form fits the loss (a wrong formula with no name) or when the claimed
+    form fits (the failure lies outside the probes' regime).
+    """
+    target = ctx.target
+    if target.term not in DIAGNOSABLE_TERMS:
+        return []
+    probed = _with_fixed_sizes(target, ctx.layout)
+    obs = observe(ctx.adapter, probed, ctx.layout, seed=0)
+    if obs.stochastic or len(obs.probes) < 6:
+        return []
+    read_as = _fits(probed, obs, CLAIM)
+    if read_as is None:
+        return []
+    fits, reduced_rows = read_as
+    best = _best(probed, fits, CLAIM)
+    if best is None:
+        return []
+    reading = read(probed, obs, best)
+    if not reduced_rows:
+        return departures(reading, probed, CLAIM)
+    # per-example rows that mix in a batch-level term: the batch departs; judge the rest as read
+    as_read = replace(probed, convention=replace(probed.convention, batch=reading.batch or "mean"))
+    return [Finding("batch-mismatch", "error", ROWS_MIX_THE_BATCH)] + departures(reading, as_read, CLAIM)
+
+
+def _with_fixed_sizes(target, layout) -> Target:
+    """A size the function hard-codes is read like a declared one (a sum and a mean over it fit alike)."""
+    return replace(target, latent_shape=None if layout.latent.varies else layout.latent.shape,
+                   data_shape=None if layout.data.varies else layout.data.shape)
+
+
+def _empty(target, findings, summary, no_claim=None) -> Diagnosis:
+    return Diagnosis(target.name, target.framework, False, None, None, None, None, findings, summary,
+                     no_claim=no_claim)
+
+
+def _fits(target, obs: Observations, against):
+    """(fits, whether the rows were read as their batch mean), or None for outputs of no form."""
+    sign = -1.0 if target.term == "elbo" else 1.0
+    outputs = [sign * o for o in obs.outputs]
+    vector = all(o.ndim == 1 and o.shape[0] == p.batch_size for o, p in zip(outputs, obs.probes))
+    scalar = all(o.size == 1 for o in outputs)
+    if not (vector or scalar):
+        return None
+    inputs = [p.inputs for p in obs.probes]
+    fits = fitting.fit_all(target, inputs, outputs, obs.dtype, vector_output=vector and not scalar)
+    if vector and not scalar and not any(f.fits for f in fits):
+        # a (B,) output whose rows mix in batch-level terms: judge it as its framework averages it
+        means = [np.atleast_1d(o.mean()) for o in outputs]
+        mean_fits = fitting.fit_all(target, inputs, means, obs.dtype, vector_output=False)
+        if any(f.fits for f in mean_fits) or (mean_fits and (not fits or mean_fits[0].margin < fits[0].margin)):
+            return mean_fits, True
+    return fits, False
+
+
+def _best(target, fits, against) -> fitting.Fit | None:
+    fitting_forms = [f for f in fits if f.fits]
+    if fitting_forms:
+        return min(fitting_forms, key=lambda f: _preference(target, f, against))
+    if fits and fits[0].relative_residual <= _APPROXIMATE:
+        near = [f for f in fits if f.relative_residual <= 4 * fits[0].relative_residual]
+        return min(near, key=lambda f: _preference(target, f, against))
+    return None
+
+
+def _preference(target, fit: fitting.Fit, against):
+    """Ties between fitting forms go to the declared reading, then to the reference's reductions."""
+    form = fit.form
+    ref = reference(target, against)
+    declared = target.likelihood
+    declared_family = parse_likelihood(declared).name if declared else None
+    likelihood_name = form.likelihood
+    return (
+        declared is not None and likelihood_name is not None and not same_likelihood(likelihood_name, declared_family),
+        form.kl_param not in (None, target.posterior),
+        form.prior not in (None, "declared"),
+        form.data not in (None, ref.data),
+        form.latent not in (None, ref.latent),
+        None not in (form.batch_recon, form.batch_kl) and form.batch_recon != form.batch_kl,
+        (form.batch_recon or form.batch_kl) not in (None, ref.batch) if against == CLAIM
+        else (form.batch_recon or form.batch_kl) == "sum",
+        fitting.RECON_FAMILIES.index(likelihood_name) if likelihood_name in fitting.RECON_FAMILIES else 0,
+        fit.margin,
+    )
+
+
+def _judge(target, adapter, obs: Observations, layout) -> Diagnosis:
+    findings: list[Finding] = []
+    if obs.raised:
+        probe, exc = obs.raised[0]
+        shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in probe.inputs.items())
+        kind = "raised" if not isinstance(exc, AdapterTypeError) else "output-type"
+        findings.append(Finding(kind, "error", (
+            f"The function raised {type(exc).__name__}: {exc} on {len(obs.raised)} of "
+            f"{len(obs.raised) + len(obs.probes) + len(obs.nonfinite)} probes (first with {shapes})."
+            if kind == "raised" else f"The function returned {exc}.")))
+    if obs.nonfinite:
+        findings.append(Finding("nonfinite", "warning" if obs.probes else "error",
+                                f"The output is NaN or infinite on {len(obs.nonfinite)} typical probes."))
+    if obs.stochastic:
+        findings.append(Finding("stochastic", "error",
+                                "stochastic: two identical calls differ; declare term stochastic_loss "
+                                "(the loss samples inside) instead of diagnosing it as deterministic."))
+        return _empty(target, findings, "the loss is stochastic", "the loss is stochastic")
+    if len(obs.probes) < 6:
+        return _empty(target, findings, "too few probes ran to infer a form", "too few probes ran")
+    read_as = _fits(target, obs, ELBO)
+    if read_as is None:
+        shapes = sorted({o.shape for o in obs.outputs})
+        findings.append(Finding("shape", "error", f"The output shapes {shapes} are neither "
+                                "scalar nor one value per example."))
+        return _empty(target, findings, "the output shape varies", "the output shape varies")
+    fits, reduced_rows = read_as
+    best = _best(target, fits, ELBO)
+    if best is None:
+        return _no_fit(target, adapter, obs, fits, findings)
+    if reduced_rows:
+        findings.append(Finding("batch-mean", "info", (
+            "The function returns one value per example but its rows are not per-example "
+            "losses; it is judged as its mean over the batch (as Keras reduces it).")))
+    if not best.fits:
+        findings.append(Finding("precision", "warning", (
+            f"The loss matches the form below only to a relative {best.relative_residual:.2g}, not "
+            f"to {obs.dtype} accuracy: it adds an epsilon, clamps, or computes in lower precision.")))
+    return _describe(target, adapter, obs, read(target, obs, best), findings, layout, reduced_rows)
+
+
+def _no_fit(target, adapter, obs, fits, findings) -> Diagnosis:
+    """Nothing fits: isolate the departing term with the probes where the KL is exactly 0."""
+    zero = [i for i, p in enumerate(obs.probes) if p.kl_zero]
+    recon_ok = False
+    if target.term in ("loss", "elbo") and len(zero) >= 3:
+        sign = -1.0 if target.term == "elbo" else 1.0
+        recon_fits = fitting.fit_all(
+            replace(target, term="reconstruction"), [obs.probes[i].inputs for i in zero],
+            [sign * obs.outputs[i] for i in zero], obs.dtype,
+            vector_output=obs.outputs[zero[0]].size > 1,
+        )
+        recon_ok = any(f.fits for f in recon_fits)
+    nearest = fits[0] if fits else None
+    if target.term == "kl" or recon_ok:
+        code, what = "kl-formula", "the KL term"
+    else:
+        code, what = "recon-formula", "the reconstruction term"
+    detail = (f" The nearest form ({_form_words(nearest.form)}) misses by a relative "
+              f"{nearest.relative_residual:.3g}." if nearest else "")
+    findings.append(Finding(code, "error", f"No ELBO form fits the outputs: {what} departs.{detail}"))
+    diagnosis = _empty(target, findings, f"{what} is not any known form", f"{what} is not any known form")
+    diagnosis.residual = nearest.relative_residual if nearest else None
+    diagnosis.form = _form_dict(nearest.form) if nearest else None
+    diagnosis.counterexamples = _counterexample(target, obs)
+    return diagnosis
+
+
+def _counterexample(target, obs):
+    if not obs.probes:
+        return []
+    smallest = min(range(len(obs.probes)), key=lambda i: sum(v.size for v in obs.probes[i].inputs.values()))
+    probe = obs.probes[smallest]
+    return [CheckResult(
+        "diagnose", "fail", "the smallest probe, with the output the nearest form predicts",
+        code="formula", counterexample={
+            "dtype": obs.dtype, "regime": "probe",
+            "inputs": {k: v.tolist() for k, v in probe.inputs.items()},
+            "output": np.asarray(obs.outputs[smallest]).tolist(),
+        }, repro=repro_snippet(target, probe.inputs, obs.dtype),
+    )]
+
+
+def _describe(target, adapter, obs, reading: Reading, findings, layout, reduced_rows) -> Diagnosis:
+    departed = departures(reading, target, ELBO)
+    if not departed:  # the gradient is judged once the value conforms
+        departed = gradient_findings(target, adapter, obs, reading.fit)
+    findings += departed + conventions(reading, target, form_is_elbo=not departed)
+    is_elbo = not any(f.severity == "error" for f in findings)
+    findings.sort(key=lambda f: ("error", "warning", "info").index(f.severity))
+    scale, beta, likelihood = _natural(reading, target)
+    claim, no_claim = reading.claim(target, layout, reference(target, ELBO), reduced_rows)
+    errors = [f.code for f in findings if f.severity == "error"]
+    summary = ("the ELBO up to legal conventions" + (
+        f" ({', '.join(f.code for f in findings if f.severity == 'info')})" if findings else "")
+        if is_elbo else "departs: " + ", ".join(errors))
+    form = reading.form
+    convention = {
+        "data": form.data or "sum", "latent": form.latent or "sum",
+        "batch": form.batch_recon or form.batch_kl or "mean", "beta": beta, "scale": scale,
+        "constants": reading.constants in ("kept", "none"),
+    }
+    diagnosis = Diagnosis(
+        target.name, target.framework, is_elbo, convention, scale, beta, likelihood,
+        findings, summary, _form_dict(form), reading.fit.relative_residual, implied_variance(reading),
+        claim=claim, no_claim=no_claim,
+    )
+    diagnosis.counterexamples = [] if is_elbo else _counterexample(target, obs)
+    return diagnosis
+
+
+def _natural(reading: Reading, target):
+    """(scale, beta, likelihood dict) as reported: a Gaussian's beta is relative to the sum of
+    squared errors (sigma^2 = 1/2), its scale the KL's weight."""
+    form, a, b = reading.form, reading.a, reading.b
+    info = None
+    if reading.has_recon:
+        family = parse_likelihood(form.likelihood) if form.likelihood not in ("gaussian", "laplace") else None
+        info = {"name": form.likelihood, "family": family.family if family else form.likelihood,
+                "parameterization": family.parameterization if family else "mean"}
+    if reading.has_recon and reading.has_kl:
+        beta = b / a if a != 0 else float("inf")
+        if form.likelihood == "gaussian":
+            info["variance"] = implied_variance(reading)
+            return b, beta, info
+        if form.likelihood == "laplace":
+            info["scale"] = b / a if a > 0 and b > 0 else None
+            return b, beta, info
+        return a, beta, info
+    if reading.has_kl:
+        return b, 1.0, info
+    if form.likelihood == "gaussian":
+        info["variance"] = implied_variance(reading)
+    return a, None, info
+
+
+def _reads_as(diagnosis: Diagnosis) -> str:
+    """The likelihood and reductions the fit settled on, in one line."""
+    info = diagnosis.likelihood or {}
+    parts = [info.get("name", "?")]
+    if info.get("variance") is not None:
+        parts[0] += f" with decoder variance {info['variance']:.4g}"
+    if info.get("scale") is not None:
+        parts[0] += f" with scale {info['scale']:.4g}"
+    form = diagnosis.form or {}
+    if form.get("data"):
+        parts.append(f"data {form['data']}")
+    if form.get("latent"):
+        parts.append(f"latent {form['latent']}")
+    if form.get("kl_param"):
+        parts.append(f"KL reads the scale as {form['kl_param']}")
+    batch = form.get("batch_recon") or form.get("batch_kl")
+    if batch:
+        parts.append(f"batch {batch}")
+    return ", ".join(parts)
+
+
+def _form_words(form: fitting.Form) -> str:
+    reduced = {"sum": "summed", "mean": "averaged"}
+    parts = []
+    if form.likelihood:
+        parts.append(f"{form.likelihood} reconstruction {reduced[form.data]} over data, "
+                     f"{batch_word(form.batch_recon)} over the batch")
+    if form.kl_param:
+        parts.append(f"KL reading the scale as {form.kl_param}, {reduced[form.latent]} over latent, "
+                     f"{batch_word(form.batch_kl)} over the batch")
+    return "; ".join(parts)
+
+
+def _form_dict(form: fitting.Form) -> dict:
+    return {
+        "likelihood": form.likelihood, "kl_param": form.kl_param, "prior": form.prior,
+        "data": form.data, "latent": form.latent, "batch_recon": form.batch_recon,
+        "batch_kl": form.batch_kl,
+    }
