@@ -9,6 +9,7 @@ latent dimensions, say): such a claim passes ``check`` and still is not an ELBO.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ class Claim:
     data_shape: tuple[int, ...] | None = None
     latent_shape: tuple[int, ...] | None = None
     dtypes: tuple[str, ...] | None = None
+    kwargs: Mapping[str, object] | None = None
+    call: object | None = field(default=None, compare=False)  # the target's call= hook, if any
     not_elbo: tuple[str, ...] = field(default=(), compare=False)
 
     def target_kwargs(self) -> dict:
@@ -38,7 +41,8 @@ class Claim:
         kwargs = {"framework": self.framework, "term": self.term, "args": self.args,
                   "likelihood": self.likelihood, "posterior": self.posterior,
                   "convention": self.convention, "data_shape": self.data_shape,
-                  "latent_shape": self.latent_shape, "dtypes": self.dtypes}
+                  "latent_shape": self.latent_shape, "dtypes": self.dtypes,
+                  "kwargs": self.kwargs, "call": self.call}
         return {k: v for k, v in kwargs.items() if v is not None}
 
     def as_dict(self) -> dict:
@@ -51,16 +55,22 @@ class Claim:
             "data_shape": list(self.data_shape) if self.data_shape else None,
             "latent_shape": list(self.latent_shape) if self.latent_shape else None,
             "dtypes": list(self.dtypes) if self.dtypes else None,
+            "kwargs": dict(self.kwargs) if self.kwargs else None,
             "not_elbo": list(self.not_elbo),
         }
 
     # -- the three printed forms ------------------------------------------------------------
-    def command_line(self, target: str) -> str:
-        """``vae-spec check TARGET ...`` with every option that differs from its default."""
+    def command_line(self, target: str) -> str | None:
+        """``vae-spec check TARGET ...`` with every option that differs from its default
+        (None for a target called through a ``call=`` hook, which only Python can state)."""
+        if self.call is not None:
+            return None
         parts = ["vae-spec check", _shell_word(target), f"--framework {self.framework}"]
         if self.term != "loss":
             parts.append(f"--term {self.term}")
         parts.append(f"--args {_args_option(self.args)}")
+        if self.kwargs:
+            parts.append(f"--kwargs {_shell_word(json.dumps(dict(self.kwargs)))}")
         if self.likelihood:
             parts.append(f"--likelihood {self.likelihood}")
         for key, value in _changed(self.convention).items():
@@ -76,13 +86,18 @@ class Claim:
             parts.append(f"--dtypes {','.join(self.dtypes)}")
         return " ".join(parts)
 
-    def pyproject_block(self, target: str) -> str:
-        """A ``[[tool.vae_spec.targets]]`` table that the pytest plugin collects."""
+    def pyproject_block(self, target: str) -> str | None:
+        """A ``[[tool.vae_spec.targets]]`` table that the pytest plugin collects (None for a
+        ``call=`` hook)."""
+        if self.call is not None:
+            return None
         lines = ["[[tool.vae_spec.targets]]", f"target = {_toml(target)}",
                  f"framework = {_toml(self.framework)}"]
         if self.term != "loss":
             lines.append(f"term = {_toml(self.term)}")
         lines.append(f"args = {_toml(self.args)}")
+        if self.kwargs:
+            lines.append(f"kwargs = {_toml(self.kwargs)}")
         if self.likelihood:
             lines.append(f"likelihood = {_toml(self.likelihood)}")
         changed = _changed(self.convention)
@@ -100,6 +115,10 @@ class Claim:
         if self.term != "loss":
             parts.append(f"term={self.term!r}")
         parts.append(f"args={self.args!r}" if isinstance(self.args, Mapping) else f"args={tuple(self.args)!r}")
+        if self.kwargs:
+            parts.append(f"kwargs={dict(self.kwargs)!r}")
+        if self.call is not None:
+            parts.append("call=call")
         if self.likelihood:
             parts.append(f"likelihood={self.likelihood!r}")
         changed = _changed(self.convention)
@@ -154,6 +173,9 @@ def _toml(value) -> str:
 
 
 def _args_option(args) -> str:
+    entries = args.values() if isinstance(args, Mapping) else args
+    if not all(isinstance(entry, str) for entry in entries):  # a nested call: JSON
+        return _shell_word(json.dumps(args))
     if isinstance(args, Mapping):
         return ",".join(f"{user}={name}" for user, name in args.items())
     return ",".join(args)

@@ -49,7 +49,9 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
                              "stochastic_loss (default loss)")
     parser.add_argument("--args", required=True,
                         help="the function's parameters as canonical names, comma-separated, "
-                             "positional (x_recon,x,mu,logvar) or user=canonical pairs")
+                             "positional (x_recon,x,mu,logvar) or user=canonical pairs, or JSON "
+                             "for nested calls ('[{\"recon\": \"x_recon\", \"mu\": \"mu\"}, \"x\"]')")
+    parser.add_argument("--kwargs", help="fixed keyword arguments of every call: beta=4,free_bits=0.5 or JSON")
     parser.add_argument("--likelihood", help="bernoulli-probs, bernoulli-logits, gaussian, ...")
     parser.add_argument("--posterior", help="logvar, logstd, std or var (default: from --args)")
     parser.add_argument("--data-shape", type=parse_shape, help="trailing data shape, e.g. 1,28,28")
@@ -60,22 +62,27 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-def _parse_args_option(text: str):
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if any("=" in p for p in parts):
-        if not all("=" in p for p in parts):
-            raise UsageError("--args: use all positional names or all user=canonical pairs")
-        return dict(tuple(s.strip() for s in p.split("=", 1)) for p in parts)
-    return tuple(parts)
+def _parse_call_option(name: str, text: str | None, parse):
+    if text is None:
+        return None
+    from .calls import ArgsError
+
+    try:
+        return parse(text)
+    except ArgsError as exc:
+        raise UsageError(f"{name}: {exc}") from None
 
 
 def _build_target(options, convention=None):
+    from .calls import parse_kwargs_text, parse_text
     from .target import Target, load_callable
 
     fn = load_callable(options.target)
     kwargs = dict(
         fn=fn, framework=options.framework, term=options.term,
-        args=_parse_args_option(options.args), likelihood=options.likelihood,
+        args=_parse_call_option("--args", options.args, parse_text),
+        kwargs=_parse_call_option("--kwargs", options.kwargs, parse_kwargs_text),
+        likelihood=options.likelihood,
         posterior=options.posterior, data_shape=options.data_shape,
         latent_shape=options.latent_shape, dtypes=options.dtypes, name=options.target,
     )
@@ -103,8 +110,34 @@ def _cmd_diagnose(options) -> int:
     from .diagnosis import diagnose
 
     diagnosis = diagnose(_build_target(options), seed=options.seed)
-    print(diagnosis.to_json() if options.json else diagnosis.to_text())
+    print(diagnosis.to_json() if options.json else diagnosis.to_text(options.target))
+    if options.write_pyproject:
+        written = write_pyproject(diagnosis, options.target, options.write_pyproject)
+        print(written, file=sys.stderr if options.json else sys.stdout)
     return EXIT_OK if diagnosis.is_elbo else EXIT_DEPARTS
+
+
+def write_pyproject(diagnosis, target: str, path: str) -> str:
+    """Append the diagnosis's claim to ``path`` as a [[tool.vae_spec.targets]] table; the line
+    that says what was done. UsageError when there is no claim or the file declares the target."""
+    import pathlib
+    import tomllib
+
+    block = diagnosis.claim.pyproject_block(target) if diagnosis.claim else None
+    if block is None:
+        why = diagnosis.no_claim or "the target is called through a call= hook"
+        raise UsageError(f"--write-pyproject: no claim to write ({why})")
+    file = pathlib.Path(path)
+    text = file.read_text(encoding="utf-8") if file.exists() else ""
+    try:
+        declared = tomllib.loads(text).get("tool", {}).get("vae_spec", {}).get("targets", [])
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"--write-pyproject: {file} is not valid TOML ({exc}); nothing written") from None
+    if any(t.get("target") == target and "name" not in t for t in declared):
+        raise UsageError(f"--write-pyproject: {file} already declares {target}; nothing written")
+    separator = "" if not text else ("\n" if text.endswith("\n") else "\n\n")
+    file.write_text(text + separator + block + "\n", encoding="utf-8")
+    return f"wrote the claim of {target} to {file}: `pytest` checks it from now on"
 
 
 def _cmd_demo(options) -> int:
@@ -139,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose_parser = verbs.add_parser("diagnose", help="infer the loss's convention and departures")
     _add_target_options(diagnose_parser)
     diagnose_parser.add_argument("--seed", type=int, default=0, help="probe seed (default 0)")
+    diagnose_parser.add_argument("--write-pyproject", nargs="?", const="pyproject.toml", metavar="PATH",
+                                 help="append the claim to PATH (default ./pyproject.toml) as a "
+                                      "[[tool.vae_spec.targets]] table, which the pytest plugin checks")
     diagnose_parser.set_defaults(run=_cmd_diagnose)
     demo_parser = verbs.add_parser("demo", help="diagnose and check the bundled examples")
     demo_parser.add_argument("--no-check", action="store_true", help="diagnose only (faster)")

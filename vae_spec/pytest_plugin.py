@@ -34,14 +34,14 @@ TABLE_KEYS = {
     "target": (str,), "name": (str,), "framework": (str,), "term": (str,),
     "args": (list, dict), "likelihood": (str,), "posterior": (str,), "convention": (dict,),
     "data_shape": (list, int), "latent_shape": (list, int), "dtypes": (list, str),
-    "device": (str,),
+    "device": (str,), "kwargs": (dict,),
 }
 REQUIRED_KEYS = ("target", "framework", "args")
 CONVENTION_KEYS = ("data", "latent", "batch", "beta", "scale", "constants")
 
 # the options that describe --vae-target's claim, by table key
 _CLAIM_OPTIONS = {
-    "framework": "vae_framework", "term": "vae_term", "args": "vae_args",
+    "framework": "vae_framework", "term": "vae_term", "args": "vae_args", "kwargs": "vae_kwargs",
     "likelihood": "vae_likelihood", "posterior": "vae_posterior",
     "data_shape": "vae_data_shape", "latent_shape": "vae_latent_shape", "dtypes": "vae_dtypes",
 }
@@ -83,7 +83,8 @@ def pytest_addoption(parser):
     group.addoption("--vae-term", help="--vae-target's term: kl, reconstruction, loss (default), "
                                        "elbo, mc_kl or mc_loss")
     group.addoption("--vae-args", help="--vae-target's parameters as canonical names, comma-separated "
-                                       "(x_recon,x,mu,logvar) or user=canonical pairs")
+                                       "(x_recon,x,mu,logvar), user=canonical pairs, or JSON for nested calls")
+    group.addoption("--vae-kwargs", help="--vae-target's fixed keyword arguments: beta=4 or JSON")
     group.addoption("--vae-likelihood", help="--vae-target's likelihood: bernoulli-probs, gaussian, ...")
     group.addoption("--vae-posterior", help="--vae-target's posterior scale: logvar, logstd, std or var")
     group.addoption("--vae-batch", choices=("mean", "sum", "none"), help="batch reduction (default mean)")
@@ -333,7 +334,9 @@ def _command_line_declaration(config) -> Declaration | None:
     for key, dest in _CLAIM_OPTIONS.items():
         if config.getoption(dest) is not None:
             fields[key] = config.getoption(dest)
-    fields["args"] = _parse_args(fields["args"])
+    fields["args"] = _parse_call_text("--vae-args", fields["args"], "parse_text")
+    if "kwargs" in fields:
+        fields["kwargs"] = _parse_call_text("--vae-kwargs", fields["kwargs"], "parse_kwargs_text")
     convention = {key: config.getoption(dest) for key, dest in _CONVENTION_OPTIONS.items()
                   if config.getoption(dest) is not None}
     if config.getoption("vae_no_constants"):
@@ -342,15 +345,14 @@ def _command_line_declaration(config) -> Declaration | None:
     return Declaration(spec, "--vae-target", fields, base=config.invocation_params.dir)
 
 
-def _parse_args(text: str):
-    """'x_recon,x,mu,logvar' -> a tuple; 'recon=x_recon,...' -> a mapping."""
-    parts = [part.strip() for part in text.split(",") if part.strip()]
-    pairs = ["=" in part for part in parts]
-    if not any(pairs):
-        return tuple(parts)
-    if not all(pairs):
-        raise pytest.UsageError("--vae-args: use all positional names or all user=canonical pairs")
-    return dict(tuple(s.strip() for s in part.split("=", 1)) for part in parts)
+def _parse_call_text(option: str, text: str, parser: str):
+    """--vae-args or --vae-kwargs text, parsed as the command line parses it."""
+    from . import calls
+
+    try:
+        return getattr(calls, parser)(text)
+    except calls.ArgsError as exc:
+        raise pytest.UsageError(f"{option}: {exc}") from None
 
 
 def _search_options(config) -> dict:

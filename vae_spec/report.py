@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import calls
+
 @dataclass
 class CheckResult:
     """The outcome of one named check on one target.
@@ -142,11 +144,11 @@ def repro_snippet(target, inputs: dict[str, np.ndarray], dtype: str) -> str:
     lines.append(f"adapter = get_adapter({target.framework!r})")
     for name, values in inputs.items():
         lines.append(f"{name} = adapter.asarray(np.array({np.asarray(values).tolist()!r}), {dtype!r})")
-    if isinstance(target.args, dict):
-        call = ", ".join(f"{user}={name}" for user, name in target.args.items())
+    if target.call is not None:
+        lines.append("call = ...  # the target's call= hook: call(fn, inputs)")
+        lines.append(f"print(adapter.to_numpy(call(fn, dict({', '.join(f'{n}={n}' for n in inputs)}))))")
     else:
-        call = ", ".join(target.args)
-    lines.append(f"print(adapter.to_numpy(fn({call})))")
+        lines.append(f"print(adapter.to_numpy({calls.expression(target.args, target.kwargs)}))")
     return "\n".join(lines)
 
 

@@ -77,7 +77,7 @@ def check_dtypes(target: Target, adapter) -> tuple[str, ...]:
 
 def check(
     target: Target,
-    *,
+    *tensors,
     max_examples: int | None = None,
     seed: int | None = None,
     profile: str | None = None,
@@ -85,6 +85,7 @@ def check(
     raise_on_failure: bool = True,
     compile: bool = False,
     layout=None,
+    **named,
 ) -> Report:
     """Check that ``target`` computes its declared term; raise ConformanceError if not.
 
@@ -101,9 +102,14 @@ def check(
 
     ``layout`` is what :func:`infer` returned for this target, when the caller has it (the
     pytest plugin probes each target once, at collection); left out, it is inferred.
+
+    ``target`` may also be the function with the tensors of one real call and the claim's
+    keywords (``check(loss_fn, recon_x=..., x=..., mu=..., logvar=...,
+    likelihood="bernoulli-probs")``): see :meth:`Target.from_example`.
     """
-    if not isinstance(target, Target):
-        raise TypeError(f"check: expected a vae_spec.Target, got {type(target).__name__}")
+    from .diagnosis import as_target
+
+    target = as_target("check", target, tensors, named)
     if target.uses_likelihood and target.likelihood is None:
         raise TargetError(f"likelihood: check needs the likelihood of term {target.term!r} declared")
     settings = profiles.resolve(profile)

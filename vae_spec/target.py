@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from . import calls
 from .frameworks.base import DTYPES, framework_of
 from .spec.gaussian import POSTERIORS
 from .spec.likelihoods import parse_likelihood
@@ -49,6 +50,10 @@ _USES_LIKELIHOOD = ("reconstruction", "loss", "elbo", "mc_loss", "iwae", "stocha
 _USES_POSTERIOR = ("kl", "loss", "elbo", "mc_kl", "mc_loss", "iwae", "sampler", "stochastic_loss")
 
 
+_TARGET_KEYWORDS = ("framework", "term", "args", "likelihood", "posterior", "convention", "data_shape",
+                    "latent_shape", "dtypes", "device", "name", "kwargs", "call")
+
+
 class TargetError(ValueError):
     """A target that cannot be checked as declared; the message says what to change."""
 
@@ -58,7 +63,12 @@ class Target:
     """A user function and its claim.
 
     ``args`` lists the function's positional parameters as canonical names, or maps the
-    function's parameter names to canonical names (called by keyword). ``data_shape`` and
+    function's parameter names to canonical names (called by keyword); an entry may nest a
+    dict or a tuple of canonical names, passed as such (:mod:`vae_spec.calls`). ``kwargs``
+    are fixed keyword arguments added to every call; ``call(fn, inputs)``, when given,
+    makes the call itself from the canonical ``inputs`` (``args`` then lists the canonical
+    names it uses). ``example`` holds one real call's inputs by canonical name (see
+    :meth:`from_example`); every check runs on it besides the cases it draws. ``data_shape`` and
     ``latent_shape`` fix the trailing shapes (batch excluded) that cases are drawn with.
     Terms: ``kl``, ``reconstruction``, ``loss`` (negative ELBO), ``elbo``, ``mc_kl`` and
     ``mc_loss`` (given a sample ``z``), ``iwae`` (the negative IWAE bound; ``x_recon`` and ``z``
@@ -82,6 +92,9 @@ class Target:
     dtypes: tuple[str, ...] | None = None
     device: str | None = None
     name: str | None = None
+    kwargs: Mapping[str, object] | None = None
+    call: Callable | None = field(default=None, repr=False)
+    example: Mapping[str, object] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if not callable(self.fn):
@@ -93,6 +106,10 @@ class Target:
         if self.term not in TERMS:
             raise TargetError(f"term: unknown term {self.term!r}; expected one of {', '.join(TERMS)}")
         object.__setattr__(self, "args", _normalize_args(self.args))
+        if self.kwargs is not None and not isinstance(self.kwargs, Mapping):
+            raise TargetError(f"kwargs: expected a mapping of keyword to value, got {self.kwargs!r}")
+        if self.call is not None and not callable(self.call):
+            raise TargetError(f"call: expected a callable call(fn, inputs), got {type(self.call).__name__}")
         object.__setattr__(self, "posterior", _resolve_posterior(self.posterior, self.canonical_args))
         if self.likelihood is not None:
             try:
@@ -115,11 +132,24 @@ class Target:
         if self.name is None:
             object.__setattr__(self, "name", _default_name(self.fn))
 
+    @classmethod
+    def from_example(cls, fn, *tensors, **named) -> "Target":
+        """The target of one real call of ``fn`` (:mod:`vae_spec.example_call`).
+
+        ``named`` holds tensors (by parameter or canonical name) and any keyword of Target
+        (``likelihood``, ``convention``, ``args``, ``framework``, ...). The framework, the
+        roles, the term, the shapes and the device are inferred; the values become a case.
+        """
+        from .example_call import from_example
+
+        declared = {k: named.pop(k) for k in list(named) if k in _TARGET_KEYWORDS}
+        return from_example(fn, tensors, named, **declared)
+
     # -- what the engine asks of a target -------------------------------------------------
     @property
     def canonical_args(self) -> tuple[str, ...]:
         """The canonical names the function takes, in call order."""
-        return tuple(self.args.values()) if isinstance(self.args, Mapping) else self.args
+        return calls.leaves(self.args)
 
     @property
     def array_args(self) -> tuple[str, ...]:
@@ -155,13 +185,16 @@ class Target:
 
     def bind(self, inputs: Mapping[str, object]) -> Callable[..., object]:
         """A function of canonical keyword arguments that calls ``fn`` as declared."""
-        fn, args = self.fn, self.args
-        if isinstance(args, Mapping):
+        fn, args, fixed, hook = self.fn, self.args, dict(self.kwargs or {}), self.call
+        if hook is not None:
             def call(**canonical):
-                return fn(**{user: canonical[name] for user, name in args.items()})
+                return hook(fn, calls.Inputs(canonical))
+        elif isinstance(args, Mapping):
+            def call(**canonical):
+                return fn(**{user: calls.build(s, canonical) for user, s in args.items()}, **fixed)
         else:
             def call(**canonical):
-                return fn(*(canonical[name] for name in args))
+                return fn(*(calls.build(s, canonical) for s in args), **fixed)
         return call
 
     def _check_required_args(self):
@@ -187,15 +220,18 @@ class Target:
         self._check_signature()
 
     def _check_signature(self):
+        if self.call is not None:
+            return  # the hook makes the call; its first run will tell
         try:
             signature = inspect.signature(self.fn)
         except (TypeError, ValueError):
             return  # builtins and some callables have no signature; calls will tell
+        fixed = dict(self.kwargs or {})
         try:
             if isinstance(self.args, Mapping):
-                signature.bind(**{user: None for user in self.args})
+                signature.bind(**{user: None for user in self.args}, **fixed)
             else:
-                signature.bind(*self.args)
+                signature.bind(*self.args, **fixed)
         except TypeError as exc:
             raise TargetError(
                 f"args: {self.name or _default_name(self.fn)} cannot be called with "
@@ -203,27 +239,14 @@ class Target:
             ) from None
 
 
-def _normalize_args(args) -> tuple[str, ...] | dict[str, str]:
-    if isinstance(args, str):
-        args = tuple(a.strip() for a in args.split(",") if a.strip())
-    if isinstance(args, Mapping):
-        normalized = {str(user): str(name) for user, name in args.items()}
-        names = list(normalized.values())
-    else:
-        try:
-            normalized = tuple(str(a) for a in args)
-        except TypeError:
-            raise TargetError(f"args: expected a tuple of names or a mapping, got {args!r}") from None
-        names = list(normalized)
-    for name in names:
-        if name not in CANONICAL_ARGS:
-            raise TargetError(
-                f"args: unknown canonical name {name!r}; expected any of {', '.join(CANONICAL_ARGS)}"
-            )
-    duplicates = {n for n in names if names.count(n) > 1}
-    if duplicates:
-        raise TargetError(f"args: {', '.join(sorted(duplicates))} bound more than once")
-    return normalized
+def _normalize_args(args):
+    try:
+        return calls.normalize(args, lambda name: name in CANONICAL_ARGS)
+    except calls.ArgsError as exc:
+        message = str(exc)
+        if message.startswith("unknown canonical name"):
+            message += f"; expected any of {', '.join(CANONICAL_ARGS)}"
+        raise TargetError(f"args: {message}") from None
 
 
 def _resolve_posterior(posterior, names) -> str:
@@ -264,15 +287,11 @@ def _shape(name, shape):
 
 
 def _default_name(fn) -> str:
-    module = getattr(fn, "__module__", None) or "?"
-    qualname = getattr(fn, "__qualname__", None) or type(fn).__name__
-    return f"{module}:{qualname}"
+    return calls.readable_name(fn)
 
 
 def _describe_args(args) -> str:
-    if isinstance(args, Mapping):
-        return "keywords " + ", ".join(f"{u}={c}" for u, c in args.items())
-    return f"{len(args)} positional arguments ({', '.join(args)})"
+    return f"the call {calls.expression(args)}"
 
 
 def load_callable(spec: str) -> Callable:

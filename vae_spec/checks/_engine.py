@@ -90,7 +90,8 @@ class Context:
 
     def natives(self, inputs: dict[str, np.ndarray], dtype: str) -> dict:
         """Fresh native arrays for ``inputs``, and a fresh random key if the target takes one."""
-        natives = {name: self.adapter.asarray(value, dtype) for name, value in inputs.items()}
+        device = self.target.device
+        natives = {name: self.adapter.asarray(value, dtype, device) for name, value in inputs.items()}
         if "key" in self.target.canonical_args:
             self.calls += 1
             natives["key"] = self.adapter.random_key(self.seed * 1_000_003 + self.calls)
@@ -113,9 +114,7 @@ class Context:
         try:
             with self.adapter.precision_guard():
                 raw, grads = self.adapter.value_and_grad(bound, natives, tuple(wrt))
-        except AdapterTypeError as exc:
-            return Call(error=exc), {}
-        except Exception as exc:
+        except Exception as exc:  # an AdapterTypeError (a non-array output) or the function raising
             return Call(error=exc), {}
         return self._finish(raw, inputs, natives), grads
 
@@ -225,6 +224,10 @@ def search(
         for dtype in ctx.dtypes:
             for case in classic_cases(ctx.target, dtype, ctx.layout):
                 wrapped = example(case)(wrapped)
+        real = ctx.target.example
+        if real is not None:  # the user's own call, in its own dtype where it is checked
+            dtype = real.dtype if real.dtype in ctx.dtypes else ctx.dtypes[0]
+            wrapped = example(Case(dict(real.inputs), dtype, "example"))(wrapped)
     wrapped = settings(
         max_examples=min(ctx.max_examples, max_examples or ctx.max_examples), deadline=None, database=None, derandomize=False,
         report_multiple_bugs=False, print_blob=False,

@@ -88,7 +88,7 @@ def finite(ctx):
         bad = representable & ~np.isfinite(call.output.reshape(expected.shape))
         if not bad.any():
             return None
-        severity = "error" if case.regime == "typical" else "warning"
+        severity = "error" if case.regime in ("typical", "example") else "warning"
         return Failure(
             f"output is {call.output.reshape(-1)[np.argmax(bad.reshape(-1))]} where the spec gives "
             f"{expected.reshape(-1)[np.argmax(bad.reshape(-1))]:.6g} ({case.regime} inputs, {case.dtype})",

@@ -109,9 +109,10 @@ class Diagnosis:
             f" (it states the departure{'s' if len(self.claim.not_elbo) > 1 else ''} "
             f"{', '.join(self.claim.not_elbo)}: not an ELBO)")
         approximately = " (approximately: see the precision warning)" if "precision" in self.codes else ""
-        lines = [f"  claim under which it conforms{approximately}{stated}:",
-                 f"    {self.claim.command_line(where)}", "  pyproject.toml:"]
-        lines.extend("    " + line for line in self.claim.pyproject_block(where).splitlines())
+        lines = [f"  claim under which it conforms{approximately}{stated}:"]
+        command, block = self.claim.command_line(where), self.claim.pyproject_block(where)
+        if command:
+            lines += [f"    {command}", "  pyproject.toml:"] + ["    " + line for line in block.splitlines()]
         lines.append("  Python:")
         lines.append(f"    {self.claim.python_expression()}")
         return lines
@@ -120,16 +121,18 @@ class Diagnosis:
         return self.to_text()
 
 
-def diagnose(target: Target, *, seed: int = 0) -> Diagnosis:
+def diagnose(target: Target, *tensors, seed: int = 0, **named) -> Diagnosis:
     """Infer the convention of ``target``'s loss, name its departures from the ELBO, and state
     the claim under which it conforms.
 
     The target's likelihood and convention may be left out; declared shapes are honoured.
     A departure is a finding, not an exception; ``diagnosis.is_elbo`` gives the verdict and
-    ``diagnosis.claim`` a declaration that :func:`~vae_spec.check` passes.
+    ``diagnosis.claim`` a declaration that :func:`~vae_spec.check` passes. ``target`` may
+    also be the function itself with the tensors of one real call
+    (``diagnose(loss_fn, recon_x=..., x=..., mu=..., logvar=...)``): see
+    :meth:`Target.from_example`.
     """
-    if not isinstance(target, Target):
-        raise TypeError(f"diagnose: expected a vae_spec.Target, got {type(target).__name__}")
+    target = as_target("diagnose", target, tensors, named)
     if target.term not in DIAGNOSABLE_TERMS:
         raise TargetError(
             f"term: diagnose infers the terms {', '.join(DIAGNOSABLE_TERMS)}; for {target.term!r} "
@@ -150,6 +153,20 @@ def diagnose(target: Target, *, seed: int = 0) -> Diagnosis:
         for dtype, error in layout.unsupported]
     diagnosis.seconds = time.perf_counter() - start
     return diagnosis
+
+
+def as_target(verb: str, target, tensors: tuple, named: dict) -> Target:
+    """``target`` itself, or the Target of a function and one real call's tensors."""
+    if isinstance(target, Target):
+        if tensors or named:
+            given = ", ".join(list(named) or [f"{len(tensors)} positional"])
+            raise TypeError(f"{verb}: tensors ({given}) go with a function, not a Target; use "
+                            "Target.from_example")
+        return target
+    if callable(target) and (tensors or named):
+        return Target.from_example(target, *tensors, **named)
+    raise TypeError(f"{verb}: expected a vae_spec.Target, or a function with the tensors of one "
+                    f"call, got {type(target).__name__}")
 
 
 def name_departures(ctx) -> list[Finding]:

@@ -18,7 +18,7 @@ def gradient_findings(target, adapter, obs, best: fitting.Fit) -> list[Finding]:
         return []
     sign = -1.0 if target.term == "elbo" else 1.0
     probe = min(obs.probes[:4], key=lambda p: sum(v.size for v in p.inputs.values()))
-    natives = {k: adapter.asarray(v, obs.dtype) for k, v in probe.inputs.items()}
+    natives = {k: adapter.asarray(v, obs.dtype, target.device) for k, v in probe.inputs.items()}
     try:
         with adapter.precision_guard():
             _, grads = adapter.value_and_grad(target.bind(natives), natives, wrt)

@@ -23,7 +23,7 @@ class Observations:
 
 def call(adapter, target, inputs, dtype):
     """(output as float64 numpy, the output's dtype name) of one call in ``dtype``."""
-    natives = {name: adapter.asarray(value, dtype) for name, value in inputs.items()}
+    natives = {name: adapter.asarray(value, dtype, target.device) for name, value in inputs.items()}
     raw = adapter.call(target.bind(natives), natives)
     return adapter.to_numpy(raw), adapter.dtype_name(raw)
 

@@ -154,6 +154,7 @@ class Reading:
             data_shape=None if layout.data.varies else layout.data.shape,
             latent_shape=None if layout.latent.varies else layout.latent.shape,
             dtypes=target.dtypes or (tuple(layout.dtypes) if layout.unsupported else None),
+            kwargs=target.kwargs, call=target.call,
             not_elbo=not_elbo_codes(convention) if target.term in ("loss", "elbo") else (),
         )
         return claim, None

@@ -1,7 +1,9 @@
 """run_selftest: the corpus's mutation score and its false-alarm audit.
 
-A mutant is caught when a failing check's code, or the code of an error finding of
-:func:`~vae_spec.diagnose`, is among its expected codes. For each mutant the result says by
+A mutant is caught when a failing check's code is among its expected codes (the specific
+ones wherever the departure has a name). Where diagnose reads the term, its error findings are
+recorded too, and ``diagnose_agrees`` says whether it names the mutant with one of the same
+codes: check and diagnose share one vocabulary. For each mutant the result says by
 which checks, with which codes, how long the catching check took to its first failing example
 (``CheckResult.seconds_to_failure``; the framework is imported before timing) and how many
 input elements its shrunk counterexample holds. The audit runs every correct variant under
@@ -24,7 +26,7 @@ import numpy as np
 from ..checks import CHECKS
 from ..diagnosis import diagnose
 from ..frameworks.base import get_adapter, is_installed
-from ..runner import check
+from ..runner import VALUE_CHECKS, check
 from .corpus import Entry, entries
 
 _DIAGNOSED_TERMS = ("loss", "elbo", "kl", "reconstruction")
@@ -38,9 +40,11 @@ class MutantResult:
     seed: int
     caught: bool = False
     failed_checks: list[str] = field(default_factory=list)  # every failing check, "name [code]"
-    codes: list[str] = field(default_factory=list)  # failing checks' and diagnose's error codes
+    codes: list[str] = field(default_factory=list)  # the failing checks' codes
     matched: list[str] = field(default_factory=list)  # codes among the expected ones
-    caught_by: list[str] = field(default_factory=list)  # checks (or "diagnose") giving a matched code
+    caught_by: list[str] = field(default_factory=list)  # checks giving a matched code
+    diagnose_codes: list[str] = field(default_factory=list)  # diagnose's error codes
+    diagnose_agrees: bool | None = None  # diagnose names it with an expected code (None: not read)
     seconds_to_failure: float | None = None  # the fastest catching check's time to its first failure
     counterexample_size: int | None = None  # input elements in that check's shrunk counterexample
     seconds: float = 0.0
@@ -54,6 +58,7 @@ class MutantResult:
             "target": e.target, "seed": self.seed, "expected_codes": list(e.expected_codes),
             "caught": self.caught, "caught_by": self.caught_by, "matched_codes": self.matched,
             "codes": self.codes, "failed_checks": self.failed_checks,
+            "diagnose_codes": self.diagnose_codes, "diagnose_agrees": self.diagnose_agrees,
             "seconds_to_failure": _rounded(self.seconds_to_failure),
             "counterexample_size": self.counterexample_size, "seconds": round(self.seconds, 3),
             "error": self.error,
@@ -97,11 +102,13 @@ class SelftestResult:
     @property
     def summary(self) -> dict:
         caught = sum(m.caught for m in self.mutants)
+        read = [m for m in self.mutants if m.diagnose_agrees is not None]
         times = [m.seconds_to_failure for m in self.mutants if m.seconds_to_failure is not None]
         return {
             "mutants": len(self.mutants),
             "caught": caught,
             "kill_rate": caught / len(self.mutants) if self.mutants else None,
+            "diagnosed": len(read), "diagnose_agrees": sum(bool(m.diagnose_agrees) for m in read),
             "correct_variants": len(self.audit),
             "seeds": self.seeds,
             "audit_runs": sum(len(a.seeds) for a in self.audit),
@@ -149,7 +156,8 @@ class SelftestResult:
         rate = f"{100 * s['kill_rate']:.1f}%" if s["kill_rate"] is not None else "n/a"
         lines.append("")
         lines.append(
-            f"{s['caught']}/{s['mutants']} mutants caught (kill rate {rate}); "
+            f"{s['caught']}/{s['mutants']} mutants caught (kill rate {rate}); diagnose names "
+            f"{s['diagnose_agrees']}/{s['diagnosed']} it reads with the same code; "
             f"{s['false_alarms']} false alarms in {s['audit_runs']} runs of {s['correct_variants']} "
             f"correct variants ({s['seeds']} seed(s)); median time to first failure "
             f"{s['median_seconds_to_failure']} s, worst {s['worst_seconds_to_failure']} s; {s['seconds']} s"
@@ -184,12 +192,13 @@ def _counterexample_size(result) -> int | None:
 
 
 def evaluate_mutant(entry: Entry, *, seed: int = 0, max_examples: int | None = None,
-                    stop_at_first: bool = False) -> MutantResult:
-    """Run every check and diagnose on a mutant; with ``stop_at_first``, stop once it is caught.
+                    stop_at_first: bool = False, with_diagnose: bool = True) -> MutantResult:
+    """Run every check, then diagnose, on a mutant; with ``stop_at_first``, stop the checks once
+    one names it.
 
-    ``stop_at_first`` runs the checks registered with an expected code first, then diagnose,
-    then the rest, and stops after the first group that gives an expected code: the verdict is
-    the same, sooner.
+    ``stop_at_first`` runs first the checks registered with an expected code and the value
+    checks (whose failures carry the departure's name), then the rest only if those did not
+    name it: the verdict is the same, sooner.
     """
     result = MutantResult(entry, seed)
     expected = set(entry.expected_codes)
@@ -201,48 +210,39 @@ def evaluate_mutant(entry: Entry, *, seed: int = 0, max_examples: int | None = N
         return result
     names = list(CHECKS)
     if stop_at_first:  # one check() call per group: each call prepares (jax: jits) the function anew
-        first = tuple(n for n in names if CHECKS[n].code in expected)
-        groups = [first, "diagnose", tuple(n for n in names if n not in first)]
+        first = tuple(n for n in names if CHECKS[n].code in expected or n in VALUE_CHECKS)
+        groups = [first, tuple(n for n in names if n not in first)]
     else:
-        groups = [tuple(names), "diagnose"]
+        groups = [tuple(names)]
     catching = []
     with _quiet():
         for group in groups:
-            if group == "diagnose":
-                if target.term not in _DIAGNOSED_TERMS:
-                    continue
-                began = time.perf_counter()
-                try:
-                    diagnosis = diagnose(target, seed=seed)
-                except Exception as exc:
-                    result.codes.append(f"diagnose crashed: {type(exc).__name__}")
-                    continue
-                elapsed = time.perf_counter() - began
-                for finding in diagnosis.findings:
-                    if finding.severity == "error" and finding.code not in result.codes:
-                        result.codes.append(finding.code)
-                if any(f.severity == "error" and f.code in expected for f in diagnosis.findings):
-                    example = diagnosis.counterexamples[0] if diagnosis.counterexamples else None
-                    catching.append(("diagnose", elapsed, _counterexample_size(example)))
-            elif group:
-                report = check(target, seed=seed, max_examples=max_examples, checks=group,
-                               raise_on_failure=False)
-                for failure in report.failures:
-                    result.failed_checks.append(f"{failure.name} [{failure.code}]")
-                    if failure.code not in result.codes:
-                        result.codes.append(failure.code)
-                    if failure.code in expected:
-                        catching.append((failure.name, failure.seconds_to_failure,
-                                         _counterexample_size(failure)))
+            if not group:
+                continue
+            report = check(target, seed=seed, max_examples=max_examples, checks=group,
+                           raise_on_failure=False)
+            for failure in report.failures:
+                result.failed_checks.append(f"{failure.name} [{failure.code}]")
+                if failure.code not in result.codes:
+                    result.codes.append(failure.code)
+                if failure.code in expected:
+                    catching.append((failure.name, failure.seconds_to_failure,
+                                     _counterexample_size(failure)))
             if stop_at_first and catching:
                 break
+        if with_diagnose and target.term in _DIAGNOSED_TERMS:
+            try:
+                diagnosis = diagnose(target, seed=seed)
+                result.diagnose_codes = [f.code for f in diagnosis.findings if f.severity == "error"]
+                result.diagnose_agrees = bool(set(result.diagnose_codes) & expected)
+            except Exception as exc:
+                result.diagnose_codes = [f"diagnose crashed: {type(exc).__name__}: {exc}"]
+                result.diagnose_agrees = False
     result.seconds = time.perf_counter() - start
     result.matched = [c for c in result.codes if c in expected]
     result.caught = bool(result.matched)
     result.caught_by = [name for name, _, _ in catching]
-    # the fastest catching check; diagnose's whole run only when no check caught it
-    timed = [c for c in catching if c[1] is not None and c[0] != "diagnose"] or \
-        [c for c in catching if c[1] is not None]
+    timed = [c for c in catching if c[1] is not None]
     if timed:
         _, result.seconds_to_failure, result.counterexample_size = min(timed, key=lambda c: c[1])
     return result
