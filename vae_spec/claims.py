@@ -77,7 +77,7 @@ class Claim:
             if key == "constants":
                 parts.append("--no-constants")
             else:
-                parts.append(f"--{key} {_number(value)}")
+                parts.append(f"--{key.replace('_', '-')} {_number(value)}")
         for key in ("data_shape", "latent_shape"):
             shape = getattr(self, key)
             if shape:
@@ -139,6 +139,8 @@ def not_elbo_codes(convention: Convention) -> tuple[str, ...]:
         codes.append("recon-data-mean")
     if convention.latent == "mean":
         codes.append("kl-latent-mean")
+    if convention.kl_batch is not None:
+        codes.append("batch-mismatch")
     if convention.beta != 1.0:
         codes.append("kl-missing-half" if convention.beta == 2.0 else "kl-scaled")
     return tuple(codes)

@@ -97,7 +97,7 @@ def _cmd_check(options) -> int:
 
     convention = Convention(
         data=options.data, latent=options.latent, batch=options.batch, beta=options.beta,
-        scale=options.scale, constants=not options.no_constants,
+        scale=options.scale, constants=not options.no_constants, kl_batch=options.kl_batch,
     )
     target = _build_target(options, convention)
     report = check(target, max_examples=options.max_examples, seed=options.seed,
@@ -157,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser = verbs.add_parser("check", help="verify a declared claim; exit 1 if it departs")
     _add_target_options(check_parser)
     check_parser.add_argument("--batch", default="mean", choices=("mean", "sum", "none"))
+    check_parser.add_argument("--kl-batch", choices=("mean", "sum", "none"),
+                              help="the KL's batch reduction where it differs from --batch (batch-mismatch)")
     check_parser.add_argument("--latent", default="sum", choices=("sum", "mean"))
     check_parser.add_argument("--data", default="sum", choices=("sum", "mean"))
     check_parser.add_argument("--beta", type=float, default=1.0)

@@ -41,6 +41,8 @@ RECON_FAMILIES = (
 LEARNED = {"dec_logvar": "gaussian-learned", "dec_logscale": "laplace-learned"}
 WITH_CONSTANTS = ("gaussian", "laplace", "gaussian-learned", "laplace-learned")
 FIT_FACTOR = 4.0
+#: (reconstruction, KL) batch reductions of a per-example output
+VECTOR_BATCHES = (("none", "none"), ("none", "mean"), ("none", "sum"), ("mean", "none"), ("sum", "none"))
 
 
 @dataclass(frozen=True)
@@ -118,24 +120,27 @@ def candidate_forms(target, vector_output: bool) -> list[Form]:
     likelihoods = learned or list(RECON_FAMILIES)
     has_recon = target.term in ("reconstruction", "loss", "elbo")
     has_kl = target.term in ("kl", "loss", "elbo")
-    batches = ("none",) if vector_output else ("mean", "sum")
+    if has_recon and has_kl:
+        # a per-example output: both terms per example, or one reduced and added to every row
+        batches = VECTOR_BATCHES if vector_output else tuple(itertools.product(("mean", "sum"), repeat=2))
+    else:
+        batches = (("none", "none"),) if vector_output else (("mean", "mean"), ("sum", "sum"))
     forms = []
-    for likelihood, kl_param, prior, data, latent, batch_recon, batch_kl in itertools.product(
+    for likelihood, kl_param, prior, data, latent, (batch_recon, batch_kl) in itertools.product(
         likelihoods if has_recon else [None],
         spec.POSTERIORS if has_kl else [None],
         (("declared", "standard") if target.has_prior else (None,)) if has_kl else [None],
         ("sum", "mean") if has_recon else [None],
         ("sum", "mean") if has_kl else [None],
-        batches if has_recon else [None],
-        batches if has_kl else [None],
+        batches,
     ):
-        forms.append(Form(likelihood, kl_param, prior, data, latent, batch_recon, batch_kl))
+        forms.append(Form(likelihood, kl_param, prior, data, latent,
+                          batch_recon if has_recon else None, batch_kl if has_kl else None))
     return forms
 
 
 def columns(form: Form, target, inputs: dict, cache: dict):
     """Feature columns (rows x 4: R, K, C, 1) and per-row magnitudes for one probe; None if invalid."""
-    rows = None
     feature = {}
     magnitude = {}
     if form.likelihood is not None:
@@ -147,7 +152,6 @@ def columns(form: Form, target, inputs: dict, cache: dict):
         magnitude["R"] = _reduce(r_mag, form.data, form.batch_recon)
         if form.likelihood in WITH_CONSTANTS:
             feature["C"] = _reduce(np.ones_like(r), form.data, form.batch_recon)
-        rows = feature["R"].shape[0]
     if form.kl_param is not None:
         key = ("kl", form.kl_param, form.prior)
         if key not in cache:
@@ -158,7 +162,9 @@ def columns(form: Form, target, inputs: dict, cache: dict):
         feature["K"] = _reduce(k, form.latent, form.batch_kl)
         feature["L"] = _reduce(np.ones_like(k), form.latent, form.batch_kl)
         magnitude["K"] = _reduce(k_mag, form.latent, form.batch_kl)
-        rows = feature["K"].shape[0]
+    rows = max(len(v) for v in feature.values())  # a reduced term is added to every row
+    feature = {k: np.broadcast_to(v, (rows,)) for k, v in feature.items()}
+    magnitude = {k: np.broadcast_to(v, (rows,)) for k, v in magnitude.items()}
     zeros = np.zeros(rows)
     matrix = np.stack([
         feature.get("R", zeros), feature.get("K", zeros), feature.get("C", zeros),

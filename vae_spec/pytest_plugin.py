@@ -37,7 +37,7 @@ TABLE_KEYS = {
     "device": (str,), "kwargs": (dict,),
 }
 REQUIRED_KEYS = ("target", "framework", "args")
-CONVENTION_KEYS = ("data", "latent", "batch", "beta", "scale", "constants")
+CONVENTION_KEYS = ("data", "latent", "batch", "beta", "scale", "constants", "kl_batch")
 
 # the options that describe --vae-target's claim, by table key
 _CLAIM_OPTIONS = {
@@ -47,7 +47,7 @@ _CLAIM_OPTIONS = {
 }
 _CONVENTION_OPTIONS = {
     "batch": "vae_batch", "latent": "vae_latent", "data": "vae_data",
-    "beta": "vae_beta", "scale": "vae_scale",
+    "beta": "vae_beta", "scale": "vae_scale", "kl_batch": "vae_kl_batch",
 }
 
 
@@ -88,6 +88,8 @@ def pytest_addoption(parser):
     group.addoption("--vae-likelihood", help="--vae-target's likelihood: bernoulli-probs, gaussian, ...")
     group.addoption("--vae-posterior", help="--vae-target's posterior scale: logvar, logstd, std or var")
     group.addoption("--vae-batch", choices=("mean", "sum", "none"), help="batch reduction (default mean)")
+    group.addoption("--vae-kl-batch", choices=("mean", "sum", "none"),
+                    help="the KL's batch reduction where it differs from --vae-batch")
     group.addoption("--vae-latent", choices=("sum", "mean"), help="latent reduction (default sum)")
     group.addoption("--vae-data", choices=("sum", "mean"), help="data reduction (default sum)")
     group.addoption("--vae-beta", type=float, help="declared KL weight (default 1)")

@@ -61,14 +61,17 @@ def expected(target, inputs: dict[str, np.ndarray]) -> Expected:
         kl, kl_mag = _mc_kl(target, inputs)
         n += inputs["mu"].size
     if term in ("kl", "mc_kl"):
-        per_example, per_magnitude = kl, kl_mag
+        value = convention.scale * spec.reduce_batch(kl, convention.batch)
+        magnitude = convention.scale * spec.reduce_batch(kl_mag, convention.batch)
     elif term == "reconstruction":
-        per_example, per_magnitude = recon, recon_mag
-    else:
-        per_example = recon + convention.beta * kl
-        per_magnitude = recon_mag + convention.beta * kl_mag
-    value = convention.scale * spec.reduce_batch(per_example, convention.batch)
-    magnitude = convention.scale * spec.reduce_batch(per_magnitude, convention.batch)
+        value = convention.scale * spec.reduce_batch(recon, convention.batch)
+        magnitude = convention.scale * spec.reduce_batch(recon_mag, convention.batch)
+    else:  # the two terms, each reduced over the batch as the convention says
+        kl_batch = convention.kl_batch_reduction
+        value = convention.scale * (spec.reduce_batch(recon, convention.batch)
+                                    + convention.beta * spec.reduce_batch(kl, kl_batch))
+        magnitude = convention.scale * (spec.reduce_batch(recon_mag, convention.batch)
+                                        + convention.beta * spec.reduce_batch(kl_mag, kl_batch))
     if term == "elbo":
         value = -value
     return Expected(
@@ -83,7 +86,6 @@ def expected(target, inputs: dict[str, np.ndarray]) -> Expected:
 def expected_grad(target, inputs: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """d(sum of output)/d(input) and its magnitude, for each differentiable bound input."""
     convention = target.convention
-    weight = _weight(target, inputs)
     grads: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def add(name, grad, magnitude, factor):
@@ -94,7 +96,7 @@ def expected_grad(target, inputs: dict[str, np.ndarray]) -> dict[str, tuple[np.n
         else:
             grads[name] = (grad, magnitude)
 
-    kl_factor = weight * (convention.beta if target.term not in ("kl", "mc_kl") else 1.0)
+    kl_factor = _kl_weight(target, inputs) * (convention.beta if target.term not in ("kl", "mc_kl") else 1.0)
     if target.term in ("reconstruction", "loss", "elbo", "mc_loss"):
         data_factor = _data_factor(target, inputs)
         for name, (g, m) in _reconstruction_grad(target, inputs).items():
@@ -368,10 +370,29 @@ def _prior(inputs):
 
 
 def _weight(target, inputs) -> float:
-    """The factor every per-example term carries: scale, over B for a batch mean, negated for elbo."""
+    """The factor every per-example term carries in d(sum of output): scale, over B for a batch
+    mean, times B where the reduced term is added to each of B rows (a per-example KL beside
+    it), negated for elbo."""
     convention = target.convention
     batch = inputs["x" if "x" in inputs else "mu"].shape[0]
     weight = convention.scale / batch if convention.batch == "mean" else convention.scale
+    if convention.kl_batch == "none" and convention.batch != "none" and target.term not in ("kl", "mc_kl"):
+        weight *= batch
+    return -weight if target.term == "elbo" else weight
+
+
+def _kl_weight(target, inputs) -> float:
+    """The factor each example's KL carries in d(sum of output): its own batch reduction, times
+    B where a reduced KL is added to each of B rows (a per-example reconstruction beside it)."""
+    convention = target.convention
+    if convention.kl_batch is None or target.term in ("kl", "mc_kl"):
+        return _weight(target, inputs)
+    batch = inputs["mu"].shape[0]
+    weight = convention.scale / batch if convention.kl_batch == "mean" else convention.scale
+    if convention.batch == "none" and convention.kl_batch != "none":
+        weight *= batch
+    if convention.kl_batch == "none" and convention.batch != "none":
+        weight = convention.scale  # each row carries its own KL once
     return -weight if target.term == "elbo" else weight
 
 

@@ -34,7 +34,8 @@ def describe_claim(target: Target) -> str:
         parts.append(f"likelihood={target.likelihood}")
     if target.uses_posterior:
         parts.append(f"posterior={target.posterior}")
-    parts.append(f"data={c.data} latent={c.latent} batch={c.batch} beta={c.beta:g} scale={c.scale:g}"
+    parts.append(f"data={c.data} latent={c.latent} batch={c.batch}"
+                 + (f" kl_batch={c.kl_batch}" if c.kl_batch else "") + f" beta={c.beta:g} scale={c.scale:g}"
                  + ("" if c.constants else " constants dropped"))
     return ", ".join(parts)
 

@@ -143,8 +143,8 @@ def _same(after: np.ndarray, before: np.ndarray) -> bool:
 
 
 def expected_shape(target, batch: int) -> tuple[int, ...]:
-    """() for a batch mean or sum, (B,) for batch "none"."""
-    return (batch,) if target.convention.batch == "none" else ()
+    """() for a batch mean or sum, (B,) where either term is kept per example."""
+    return (batch,) if target.convention.per_example_output else ()
 
 
 def shape_ok(target, output: np.ndarray, batch: int) -> bool:

@@ -34,7 +34,16 @@ def _repeated(draw, ctx):
     return case, repeats
 
 
-@register("batch_scaling", "batch-mismatch")
+def _one_reduction(target, adapter):
+    """The relations read one batch reduction; a claim that reduces its terms differently is
+    verified by the value check at every batch size instead."""
+    if target.convention.kl_batch is not None:
+        return (f"the claim reduces the KL over the batch ({target.convention.kl_batch}) unlike the "
+                f"reconstruction ({target.convention.batch}); the value check verifies it at every B")
+    return None
+
+
+@register("batch_scaling", "batch-mismatch", _one_reduction)
 def batch_scaling(ctx):
     """One example repeated B times gives loss(1) under batch mean and B * loss(1) under sum."""
     how = ctx.target.convention.batch
@@ -78,7 +87,7 @@ def _permuted(draw, ctx):
 @register("batch_permutation", "batch-mismatch")
 def batch_permutation(ctx):
     """Permuting the batch leaves a mean or sum unchanged and permutes a per-example output."""
-    how = ctx.target.convention.batch
+    how = "none" if ctx.target.convention.per_example_output else ctx.target.convention.batch
 
     def prop(drawn):
         case, order = drawn
@@ -106,7 +115,7 @@ def batch_permutation(ctx):
     return search(ctx, "batch_permutation", "batch-mismatch", prop, strategy=_permuted(ctx), pinned=False)
 
 
-@register("batch_consistency", "batch-mismatch")
+@register("batch_consistency", "batch-mismatch", _one_reduction)
 def batch_consistency(ctx):
     """The batch output is the declared reduction (mean, sum, none) of one-example outputs."""
     how = ctx.target.convention.batch

@@ -39,9 +39,6 @@ __all__ = ["Diagnosis", "Finding", "diagnose", "name_departures"]
 #: the terms whose output the fit can read (every other term is checked against its claim)
 DIAGNOSABLE_TERMS = ("loss", "elbo", "kl", "reconstruction")
 _APPROXIMATE = 1e-3  # a form matching to this relative residual is reported as the nearest one
-ROWS_MIX_THE_BATCH = (
-    "The function returns one value per example, but its rows mix in a term reduced over the "
-    "batch (each example's loss depends on the others); read as their batch mean they fit.")
 
 
 @dataclass
@@ -185,16 +182,8 @@ def name_departures(ctx) -> list[Finding]:
     read_as = _fits(probed, obs, CLAIM)
     if read_as is None:
         return []
-    fits, reduced_rows = read_as
-    best = _best(probed, fits, CLAIM)
-    if best is None:
-        return []
-    reading = read(probed, obs, best)
-    if not reduced_rows:
-        return departures(reading, probed, CLAIM)
-    # per-example rows that mix in a batch-level term: the batch departs; judge the rest as read
-    as_read = replace(probed, convention=replace(probed.convention, batch=reading.batch or "mean"))
-    return [Finding("batch-mismatch", "error", ROWS_MIX_THE_BATCH)] + departures(reading, as_read, CLAIM)
+    best = _best(probed, read_as[0], CLAIM)
+    return [] if best is None else departures(read(probed, obs, best), probed, CLAIM)
 
 
 def _with_fixed_sizes(target, layout) -> Target:
@@ -209,7 +198,13 @@ def _empty(target, findings, summary, no_claim=None) -> Diagnosis:
 
 
 def _fits(target, obs: Observations, against):
-    """(fits, whether the rows were read as their batch mean), or None for outputs of no form."""
+    """(fits, raw, reduced_rows), or None for outputs of no form.
+
+    ``raw`` are the fits of the outputs as returned. A per-example output whose rows mix in a
+    term reduced over the batch (a (B,) loss plus a batch-mean KL, as Keras losses are often
+    written) is read by ``diagnose`` as its framework averages it: ``fits`` are then the
+    fits of the rows' mean, and ``reduced_rows`` is True; the claim still states the raw rows.
+    """
     sign = -1.0 if target.term == "elbo" else 1.0
     outputs = [sign * o for o in obs.outputs]
     vector = all(o.ndim == 1 and o.shape[0] == p.batch_size for o, p in zip(outputs, obs.probes))
@@ -218,13 +213,13 @@ def _fits(target, obs: Observations, against):
         return None
     inputs = [p.inputs for p in obs.probes]
     fits = fitting.fit_all(target, inputs, outputs, obs.dtype, vector_output=vector and not scalar)
-    if vector and not scalar and not any(f.fits for f in fits):
-        # a (B,) output whose rows mix in batch-level terms: judge it as its framework averages it
+    per_example = [f for f in fits if f.form.batch_recon in (None, "none") and f.form.batch_kl in (None, "none")]
+    if against == ELBO and vector and not scalar and not any(f.fits for f in per_example):
         means = [np.atleast_1d(o.mean()) for o in outputs]
         mean_fits = fitting.fit_all(target, inputs, means, obs.dtype, vector_output=False)
         if any(f.fits for f in mean_fits) or (mean_fits and (not fits or mean_fits[0].margin < fits[0].margin)):
-            return mean_fits, True
-    return fits, False
+            return mean_fits, fits, True
+    return fits, fits, False
 
 
 def _best(target, fits, against) -> fitting.Fit | None:
@@ -250,7 +245,8 @@ def _preference(target, fit: fitting.Fit, against):
         form.prior not in (None, "declared"),
         form.data not in (None, ref.data),
         form.latent not in (None, ref.latent),
-        None not in (form.batch_recon, form.batch_kl) and form.batch_recon != form.batch_kl,
+        None not in (form.batch_recon, form.batch_kl) and form.batch_recon != form.batch_kl
+        and (against == ELBO or (form.batch_recon, form.batch_kl) != (ref.batch, ref.kl_batch_reduction)),
         (form.batch_recon or form.batch_kl) not in (None, ref.batch) if against == CLAIM
         else (form.batch_recon or form.batch_kl) == "sum",
         fitting.RECON_FAMILIES.index(likelihood_name) if likelihood_name in fitting.RECON_FAMILIES else 0,
@@ -284,7 +280,7 @@ def _judge(target, adapter, obs: Observations, layout) -> Diagnosis:
         findings.append(Finding("shape", "error", f"The output shapes {shapes} are neither "
                                 "scalar nor one value per example."))
         return _empty(target, findings, "the output shape varies", "the output shape varies")
-    fits, reduced_rows = read_as
+    fits, raw, reduced_rows = read_as
     best = _best(target, fits, ELBO)
     if best is None:
         return _no_fit(target, adapter, obs, fits, findings)
@@ -296,7 +292,9 @@ def _judge(target, adapter, obs: Observations, layout) -> Diagnosis:
         findings.append(Finding("precision", "warning", (
             f"The loss matches the form below only to a relative {best.relative_residual:.2g}, not "
             f"to {obs.dtype} accuracy: it adds an epsilon, clamps, or computes in lower precision.")))
-    return _describe(target, adapter, obs, read(target, obs, best), findings, layout, reduced_rows)
+    raw_best = _best(target, raw, ELBO) if reduced_rows else best
+    stated = read(target, obs, raw_best) if raw_best is not None else None
+    return _describe(target, adapter, obs, read(target, obs, best), findings, layout, stated)
 
 
 def _no_fit(target, adapter, obs, fits, findings) -> Diagnosis:
@@ -341,15 +339,20 @@ def _counterexample(target, obs):
     )]
 
 
-def _describe(target, adapter, obs, reading: Reading, findings, layout, reduced_rows) -> Diagnosis:
+def _describe(target, adapter, obs, reading: Reading, findings, layout, stated: Reading | None) -> Diagnosis:
+    """The diagnosis of ``reading``, with the claim of ``stated`` (the raw output's reading)."""
     departed = departures(reading, target, ELBO)
     if not departed:  # the gradient is judged once the value conforms
         departed = gradient_findings(target, adapter, obs, reading.fit)
-    findings += departed + conventions(reading, target, form_is_elbo=not departed)
+    findings += departed + [f for f in conventions(reading, target, form_is_elbo=not departed)
+                            if f.code not in {g.code for g in findings}]
     is_elbo = not any(f.severity == "error" for f in findings)
     findings.sort(key=lambda f: ("error", "warning", "info").index(f.severity))
     scale, beta, likelihood = _natural(reading, target)
-    claim, no_claim = reading.claim(target, layout, reference(target, ELBO), reduced_rows)
+    if stated is None:
+        claim, no_claim = None, "its rows are not per-example losses, and no form reads them as returned"
+    else:
+        claim, no_claim = stated.claim(target, layout, reference(target, ELBO))
     errors = [f.code for f in findings if f.severity == "error"]
     summary = ("the ELBO up to legal conventions" + (
         f" ({', '.join(f.code for f in findings if f.severity == 'info')})" if findings else "")

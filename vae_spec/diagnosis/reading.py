@@ -107,11 +107,9 @@ class Reading:
             return "laplace" if parameter == 1.0 else f"laplace:scale={parameter!r}"
         return family
 
-    def unclaimable(self, target, reduced_rows: bool) -> str | None:
+    def unclaimable(self, target) -> str | None:
         """Why no Convention states this form exactly, or None."""
         form = self.form
-        if reduced_rows:
-            return "its rows are not per-example losses"
         if self.has_kl and form.prior == "standard":
             return "its KL ignores the declared prior"
         if self.has_kl and self.b < 0:
@@ -120,15 +118,13 @@ class Reading:
             return "its reconstruction enters with a negative weight"
         if self.has_kl and offset_per_latent(self):
             return f"its KL is off by {self.fit.per_latent:.4g} per latent dimension"
-        if self.has_recon and self.has_kl and form.batch_recon != form.batch_kl:
-            return "its two terms are reduced differently over the batch"
         if self.constants == "other":
             return f"it adds {self.constant_words}, which no likelihood's normalizer gives"
         return None
 
-    def claim(self, target, layout, reference: Convention, reduced_rows=False) -> tuple[Claim | None, str | None]:
+    def claim(self, target, layout, reference: Convention) -> tuple[Claim | None, str | None]:
         """(the claim under which the loss conforms, None) or (None, why there is none)."""
-        why = self.unclaimable(target, reduced_rows)
+        why = self.unclaimable(target)
         if why:
             return None, why
         scale, beta, parameter = self.weights(target.likelihood, reference.beta)
@@ -145,7 +141,9 @@ class Reading:
             args = _renamed(args, target.posterior, posterior)
         convention = Convention(
             data=self.form.data or reference.data, latent=self.form.latent or reference.latent,
-            batch=self.batch or reference.batch, beta=beta if self.has_recon and self.has_kl else reference.beta,
+            batch=self.form.batch_recon or self.form.batch_kl or reference.batch,
+            kl_batch=self.form.batch_kl if self.has_recon else None,
+            beta=beta if self.has_recon and self.has_kl else reference.beta,
             scale=scale, constants=self.constants != "dropped" if self.constants != "none" else reference.constants,
         )
         claim = Claim(

@@ -86,11 +86,17 @@ def departures(reading: Reading, target, against: str) -> list[Finding]:
         else:
             depart("kl-latent-mean", f"The KL is summed over the {latent_words}; the claim averages "
                                      "it (latent='mean').")
-    if reading.has_recon and reading.has_kl and form.batch_recon != form.batch_kl:
+    claimed = (ref.batch, ref.kl_batch_reduction) if against == CLAIM else None
+    both = reading.has_recon and reading.has_kl
+    if both and form.batch_recon != form.batch_kl and (form.batch_recon, form.batch_kl) != claimed:
         depart("batch-mismatch", (
             f"The reconstruction is {batch_word(form.batch_recon)} over the batch but the KL is "
             f"{batch_word(form.batch_kl)}, so their relative weight changes with the batch size B."))
-    elif against == CLAIM and reading.batch and reading.batch != ref.batch:
+    elif both and claimed and claimed[0] != claimed[1] and form.batch_recon == form.batch_kl:
+        depart("batch-mismatch", (
+            f"Both terms are {batch_word(form.batch_recon)} over the batch; the claim reduces the KL "
+            f"as {claimed[1]!r} and the reconstruction as {claimed[0]!r}."))
+    elif claimed and reading.batch and reading.batch != ref.batch:
         depart(f"batch-{reading.batch}", f"The batch is {batch_word(reading.batch)}; the claim says "
                                          f"{batch_word(ref.batch)} (batch={ref.batch!r}).")
     if reading.has_kl and offset_per_latent(reading):

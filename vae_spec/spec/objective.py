@@ -27,10 +27,13 @@ _BATCH = ("mean", "sum", "none")
 class Convention:
     """How a loss reduces and weights its terms.
 
-    loss = scale * reduce_batch_b( reduce_data_k NLL_bk + beta * reduce_latent_j KL_bj )
+    loss = scale * ( reduce_batch_b reduce_data_k NLL_bk + beta * reduce_kl_batch_b reduce_latent_j KL_bj )
 
     The ELBO is data="sum", latent="sum", beta=1; batch "mean" or "sum", any positive
     ``scale`` and ``constants=False`` (normalizing constants dropped) are legal conventions.
+    ``kl_batch`` (None: as ``batch``) reduces the KL over the batch differently from the
+    reconstruction: a departure (``batch-mismatch``) that a claim can state. With one of the
+    two "none", the other's reduced value is added to every row, as array broadcasting does.
     """
 
     data: str = "sum"
@@ -39,6 +42,7 @@ class Convention:
     beta: float = 1.0
     scale: float = 1.0
     constants: bool = True
+    kl_batch: str | None = None
 
     def __post_init__(self):
         for field, allowed in (("data", _DATA), ("latent", _LATENT), ("batch", _BATCH)):
@@ -47,6 +51,10 @@ class Convention:
                 raise ValueError(
                     f"Convention.{field}: {value!r} is not one of {', '.join(allowed)}"
                 )
+        if self.kl_batch is not None and self.kl_batch not in _BATCH:
+            raise ValueError(f"Convention.kl_batch: {self.kl_batch!r} is not None or one of {', '.join(_BATCH)}")
+        if self.kl_batch == self.batch:
+            object.__setattr__(self, "kl_batch", None)
         object.__setattr__(self, "beta", _validate.positive_number("Convention.beta", self.beta)
                            if self.beta != 0 else 0.0)
         object.__setattr__(self, "scale", _validate.positive_number("Convention.scale", self.scale))
@@ -56,12 +64,23 @@ class Convention:
     @property
     def is_elbo(self) -> bool:
         """True when the convention differs from the ELBO only by legal choices."""
-        return self.data == "sum" and self.latent == "sum" and self.beta == 1.0
+        return self.data == "sum" and self.latent == "sum" and self.beta == 1.0 and self.kl_batch is None
+
+    @property
+    def kl_batch_reduction(self) -> str:
+        """How the KL is reduced over the batch."""
+        return self.kl_batch or self.batch
+
+    @property
+    def per_example_output(self) -> bool:
+        """True when the loss is one value per example (either term kept per example)."""
+        return "none" in (self.batch, self.kl_batch_reduction)
 
     def as_dict(self) -> dict:
         return {
             "data": self.data, "latent": self.latent, "batch": self.batch,
             "beta": self.beta, "scale": self.scale, "constants": self.constants,
+            "kl_batch": self.kl_batch,
         }
 
 
@@ -282,8 +301,10 @@ def _per_example_mean(per_example_sum: np.ndarray, elementwise: np.ndarray) -> n
 
 
 def _combine(reconstruction: np.ndarray, kl: np.ndarray, convention: Convention):
-    return reduce_batch(convention.scale * (reconstruction + convention.beta * kl),
-                        convention.batch)
+    if convention.kl_batch is None:
+        return reduce_batch(convention.scale * (reconstruction + convention.beta * kl), convention.batch)
+    return convention.scale * (reduce_batch(reconstruction, convention.batch)
+                               + convention.beta * reduce_batch(kl, convention.kl_batch))
 
 
 def _convention(convention) -> Convention:
