@@ -29,7 +29,8 @@ log C = log 2 + 4/3 t^2 + 104/45 t^4 + O(t^6), and in logits l, lambda = sigmoid
 C = l / tanh(l/2) and log C = log 2 + l^2/12 - 7 l^4/1440 + O(l^6). The window is
 |lambda - 1/2| < 1e-3 (|l| < logit(0.501)); the first omitted term there is below 2^-53 log 2.
 
-A loss is ``scale * reduce_batch(reduce_data(NLL) + beta * reduce_latent(KL))``. Softplus is
+A loss is ``scale * reduce_batch(reduce_data(NLL) + beta * reduce_latent(KL))`` (with a
+``kl_batch``, each term reduced over the batch on its own). Softplus is
 the framework's accurate one (logaddexp(l, 0); tf.math.softplus; keras.ops.softplus), not
 torch's F.softplus, whose linear branch above l = 20 errs by up to log(1 + e^-20) ~ 2e-9, far
 above float64's rounding. jax losses (and keras losses under the jax backend) are jitted, as they
@@ -239,10 +240,15 @@ def reconstruction_term(o, nll, convention, x_recon, x, *decoder):
 
 
 def loss(o, nll, kl, convention, x_recon, x, mu, scale, *decoder):
-    """scale * reduce_batch(reduce_data(NLL) + beta * reduce_latent(KL)): the negative ELBO."""
-    per_example = (reduce_example(o, nll(o, x, x_recon, *decoder), convention.data)
-                   + convention.beta * reduce_example(o, kl(o, mu, scale), convention.latent))
-    return convention.scale * reduce_batch(o, per_example, convention.batch)
+    """scale * reduce_batch(reduce_data(NLL) + beta * reduce_latent(KL)): the negative ELBO;
+    with ``kl_batch``, each term reduced over the batch on its own and the two added (a
+    reduced term broadcast over per-example rows)."""
+    recon = reduce_example(o, nll(o, x, x_recon, *decoder), convention.data)
+    divergence = reduce_example(o, kl(o, mu, scale), convention.latent)
+    if convention.kl_batch is None:
+        return convention.scale * reduce_batch(o, recon + convention.beta * divergence, convention.batch)
+    return convention.scale * (reduce_batch(o, recon, convention.batch)
+                               + convention.beta * reduce_batch(o, divergence, convention.kl_batch))
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -284,6 +290,10 @@ LOSS_CASES = {
     "constants-dropped": ("gaussian:var=0.5", "stable", Convention(constants=False)),
     "latent-mean": ("laplace-learned", "textbook", Convention(latent="mean")),
     "data-mean": ("continuous-bernoulli-logits", "stable", Convention(data="mean")),
+    # stated departures: the KL summed over the batch beside a batch-mean reconstruction, and
+    # per-example rows each carrying the batch-mean KL (as Keras losses add a scalar KL)
+    "kl-batch-sum": ("bernoulli-probs", "textbook", Convention(kl_batch="sum")),
+    "rows-plus-kl-mean": ("gaussian", "stable", Convention(batch="none", kl_batch="mean", latent="mean")),
 }
 
 
