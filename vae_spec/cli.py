@@ -47,8 +47,9 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--term", default="loss",
                         help="kl, reconstruction, loss, elbo, mc_kl, mc_loss, iwae, sampler or "
                              "stochastic_loss (default loss)")
-    parser.add_argument("--args", required=True,
-                        help="the function's parameters as canonical names, comma-separated, "
+    parser.add_argument("--args",
+                        help="the function's parameters as canonical names (default: read from the "
+                             "parameter names, e.g. recon_x, x, z_mean, log_var), comma-separated, "
                              "positional (x_recon,x,mu,logvar) or user=canonical pairs, or JSON "
                              "for nested calls ('[{\"recon\": \"x_recon\", \"mu\": \"mu\"}, \"x\"]')")
     parser.add_argument("--kwargs", help="fixed keyword arguments of every call: beta=4,free_bits=0.5 or JSON")

@@ -14,6 +14,7 @@ TargetError that says how to declare it.
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,6 +133,21 @@ def bind_roles(fn, tensors: tuple, named: dict, args=None):
     return args, {roles[p]: by_parameter[p] for p in order}
 
 
+def roles_from_signature(fn) -> tuple[str, ...] | None:
+    """The canonical names of ``fn``'s required parameters, read from their names, when every
+    one reads as a distinct role; None otherwise."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    required = [p.name for p in signature.parameters.values()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    roles = tuple(role_of(p) for p in required)
+    if not roles or None in roles or len(set(roles)) != len(roles):
+        return None
+    return roles
+
+
 def _parameters(fn) -> list[str]:
     from .target import TargetError
 
@@ -165,16 +181,19 @@ def from_example(fn, tensors: tuple, named: dict, **declared):
         (t for roles, t in _TERMS if roles <= set(inputs)), "loss")
     shapes = {}
     data = [name for name in ("x_recon", "x", "dec_logvar", "dec_logscale") if name in inputs]
-    if data and "data_shape" not in declared:
+    if data:
         # the decoder's output shape is the one the loss computes in (x.view(-1, 784) reshapes
-        # the data to it); every data-shaped input must hold as many elements per example
-        shape = inputs[data[0]].shape
-        for name in data[1:]:
-            if inputs[name].size != inputs[data[0]].size:
-                raise TargetError(f"example: {name}{inputs[name].shape} and {data[0]}{shape} do not hold "
-                                  "the same number of elements")
+        # the data to it), unless one is declared; every data-shaped input must hold as many
+        # elements per example
+        first = inputs[data[0]]
+        shape = (first.shape[0], *declared["data_shape"]) if declared.get("data_shape") else first.shape
+        for name in data:
+            if inputs[name].size != math.prod(shape):
+                raise TargetError(f"example: {name}{inputs[name].shape} does not hold the "
+                                  f"{math.prod(shape[1:])} elements per example of the data shape {shape[1:]}")
             inputs[name] = inputs[name].reshape(shape)
-        shapes["data_shape"] = shape[1:] or None
+        if "data_shape" not in declared:
+            shapes["data_shape"] = shape[1:] or None
     if "mu" in inputs and "latent_shape" not in declared:
         shapes["latent_shape"] = inputs["mu"].shape[1:] or None
     device = declared.pop("device", None) or _device(first)

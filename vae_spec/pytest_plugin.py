@@ -36,7 +36,7 @@ TABLE_KEYS = {
     "data_shape": (list, int), "latent_shape": (list, int), "dtypes": (list, str),
     "device": (str,), "kwargs": (dict,),
 }
-REQUIRED_KEYS = ("target", "framework", "args")
+REQUIRED_KEYS = ("target", "framework")
 CONVENTION_KEYS = ("data", "latent", "batch", "beta", "scale", "constants", "kl_batch")
 
 # the options that describe --vae-target's claim, by table key
@@ -329,14 +329,15 @@ def _command_line_declaration(config) -> Declaration | None:
         if given:
             raise pytest.UsageError(f"{', '.join(given)} describe(s) --vae-target, which is not given")
         return None
-    missing = [option for option in ("--vae-framework", "--vae-args") if option not in given]
+    missing = [option for option in ("--vae-framework",) if option not in given]
     if missing:
         raise pytest.UsageError(f"--vae-target needs {' and '.join(missing)}")
     fields = {"target": spec}
     for key, dest in _CLAIM_OPTIONS.items():
         if config.getoption(dest) is not None:
             fields[key] = config.getoption(dest)
-    fields["args"] = _parse_call_text("--vae-args", fields["args"], "parse_text")
+    if "args" in fields:
+        fields["args"] = _parse_call_text("--vae-args", fields["args"], "parse_text")
     if "kwargs" in fields:
         fields["kwargs"] = _parse_call_text("--vae-kwargs", fields["kwargs"], "parse_kwargs_text")
     convention = {key: config.getoption(dest) for key, dest in _CONVENTION_OPTIONS.items()

@@ -63,7 +63,9 @@ class Target:
     """A user function and its claim.
 
     ``args`` lists the function's positional parameters as canonical names, or maps the
-    function's parameter names to canonical names (called by keyword); an entry may nest a
+    function's parameter names to canonical names (called by keyword); left out, the roles are
+    read from the parameter names where each names one (``x_hat``, ``z_mean``, ``log_var``:
+    see :mod:`vae_spec.example_call`), else x_recon, x, mu, logvar in order. An entry may nest a
     dict or a tuple of canonical names, passed as such (:mod:`vae_spec.calls`). ``kwargs``
     are fixed keyword arguments added to every call; ``call(fn, inputs)``, when given,
     makes the call itself from the canonical ``inputs`` (``args`` then lists the canonical
@@ -83,7 +85,7 @@ class Target:
     fn: Callable
     framework: str = "numpy"
     term: str = "loss"
-    args: tuple[str, ...] | Mapping[str, str] = ("x_recon", "x", "mu", "logvar")
+    args: tuple[str, ...] | Mapping[str, str] | None = None
     likelihood: str | None = None
     posterior: str | None = None
     convention: Convention = field(default_factory=Convention)
@@ -105,6 +107,8 @@ class Target:
             raise TargetError(str(exc)) from None
         if self.term not in TERMS:
             raise TargetError(f"term: unknown term {self.term!r}; expected one of {', '.join(TERMS)}")
+        if self.args is None:
+            object.__setattr__(self, "args", _args_from_signature(self.fn, self.call))
         object.__setattr__(self, "args", _normalize_args(self.args))
         if self.kwargs is not None and not isinstance(self.kwargs, Mapping):
             raise TargetError(f"kwargs: expected a mapping of keyword to value, got {self.kwargs!r}")
@@ -237,6 +241,18 @@ class Target:
                 f"args: {self.name or _default_name(self.fn)} cannot be called with "
                 f"{_describe_args(self.args)}: {exc}"
             ) from None
+
+
+#: the args of a function whose parameter names say nothing: the classic loss(recon_x, x, mu, logvar)
+DEFAULT_ARGS = ("x_recon", "x", "mu", "logvar")
+
+
+def _args_from_signature(fn, hook) -> tuple[str, ...]:
+    """args left out: the roles the parameter names give (``def loss(x, x_hat, z_mean, z_log_var)``
+    reads as x, x_recon, mu, logvar), else the classic order x_recon, x, mu, logvar."""
+    from .example_call import roles_from_signature
+
+    return (None if hook is not None else roles_from_signature(fn)) or DEFAULT_ARGS
 
 
 def _normalize_args(args):

@@ -214,7 +214,7 @@ MALFORMED = {
     "unknown key": (table("t", "losses_np:good") + 'frameworks = "torch"\n',
                     "pyproject.toml [[][[]tool.vae_spec.targets]] #1: unknown key(s) frameworks; *"),
     "missing key": ('[[tool.vae_spec.targets]]\ntarget = "losses_np:good"\n',
-                    "pyproject.toml [[][[]tool.vae_spec.targets]] #1: missing key(s) framework, args"),
+                    "pyproject.toml [[][[]tool.vae_spec.targets]] #1: missing key(s) framework"),
     "wrong type": (table("t", "losses_np:good").replace('args = ["x_recon", "x", "mu", "logvar"]',
                                                         'args = "x"'),
                    "pyproject.toml [[][[]tool.vae_spec.targets]] #1: args must be an array or a table, got 'x'"),
@@ -236,7 +236,7 @@ def test_a_malformed_table_is_one_usage_error(pytester, case):
 
 
 @pytest.mark.parametrize("options, message", [
-    (["--vae-target", "losses_np:good"], "ERROR: --vae-target needs --vae-framework and --vae-args"),
+    (["--vae-target", "losses_np:good"], "ERROR: --vae-target needs --vae-framework"),
     (["--vae-framework", "torch"], "ERROR: --vae-framework describe(s) --vae-target, which is not given"),
     (["--vae-profile", "fast"], "ERROR: --vae-profile: profile: unknown profile 'fast'; *"),
 ])

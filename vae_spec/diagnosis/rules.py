@@ -72,7 +72,7 @@ def departures(reading: Reading, target, against: str) -> list[Finding]:
         elif form.data == "mean":
             depart("recon-data-mean", (
                 f"The reconstruction is averaged over the {data_words}, so it weighs 1/D of what "
-                f"the {'claim' if against == CLAIM else 'ELBO'} gives it against the KL."))
+                "the ELBO gives it against the KL."))
         else:
             depart("recon-data-mean", f"The reconstruction is summed over the {data_words}; the claim "
                                       "averages it (data='mean').")
@@ -82,7 +82,7 @@ def departures(reading: Reading, target, against: str) -> list[Finding]:
                          if target.latent_shape else "")
             depart("kl-latent-mean", (
                 f"The KL is averaged over the {latent_words}, so it weighs 1/d of what the "
-                f"{'claim' if against == CLAIM else 'ELBO'} gives it{effective}."))
+                f"ELBO gives it{effective}."))
         else:
             depart("kl-latent-mean", f"The KL is summed over the {latent_words}; the claim averages "
                                      "it (latent='mean').")
