@@ -169,6 +169,11 @@ def name_the_departures(ctx, report: Report) -> None:
     where no known departure fits. The gradient is judged only once the value conforms.
     """
     failing = [r for r in report.checks if r.name in VALUE_CHECKS and r.failed]
+    gradients = [r for r in report.checks if r.name.startswith("gradient") and r.status == "fail"]
+    if gradients and not any(r.name in VALUE_CHECKS for r in report.checks):
+        # the gradient ran without the value (one check per pytest item): judge the value too
+        value = CHECKS["value"].run(ctx)
+        failing = [value] if value.failed else []
     if not failing:
         return
     for result in report.checks:

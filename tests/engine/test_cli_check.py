@@ -128,7 +128,7 @@ def test_no_verb_prints_help_and_exits_2(capsys):
 
 @pytest.mark.parametrize("argv", [
     ["check", "mod:fn", "--args", "x_recon,x,mu,logvar"],  # --framework missing
-    ["check", "mod:fn", "--framework", "numpy"],  # --args missing
+    ["check", "mod:fn", "--framework", "numpy", "--kl-batch", "median"],
     ["check", "mod:fn", "--framework", "numpy", "--args", "mu,logvar", "--batch", "median"],
     ["check", "mod:fn", "--framework", "numpy", "--args", "mu,logvar", "--data-shape", "1,0"],
 ])

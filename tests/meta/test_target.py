@@ -138,12 +138,24 @@ def test_fn_not_callable(fn):
 
 
 def test_signature_mismatch_positional():
-    with pytest.raises(TargetError, match=r"^args: .*kl cannot be called with 4 positional arguments"):
-        make(kl)
+    with pytest.raises(TargetError, match=r"^args: .*kl cannot be called with the call fn\(x_recon, x, mu, logvar\)"):
+        make(kl, args=("x_recon", "x", "mu", "logvar"))
+
+
+def test_args_left_out_are_read_from_the_parameter_names():
+    def named(x, x_hat, z_mean, z_log_var):
+        return 0.0
+
+    def unnamed(a, b, c, d):
+        return 0.0
+
+    assert make(named).args == ("x", "x_recon", "mu", "logvar")
+    assert make(unnamed).args == ("x_recon", "x", "mu", "logvar")  # the classic order
+    assert make(kl, term="kl").args == ("mu", "logvar")
 
 
 def test_signature_mismatch_keywords():
-    with pytest.raises(TargetError, match=r"^args: .*kl cannot be called with keywords mean=mu"):
+    with pytest.raises(TargetError, match=r"^args: .*kl cannot be called with the call fn\(mean=mu, logvar=logvar\)"):
         make(kl, term="kl", args={"mean": "mu", "logvar": "logvar"})
 
 

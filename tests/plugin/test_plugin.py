@@ -2,7 +2,7 @@
 
 The project holds a correct Bernoulli-probs negative ELBO (batch sum) and a buggy one whose KL
 is averaged over latent dimensions (finding ``kl-latent-mean``; its value check reports
-``kl-formula``), in numpy and in torch. Runs keep to a few checks and 5 cases per check.
+``kl-latent-mean`` too, as diagnose names it), in numpy and in torch. Runs keep to a few checks and 5 cases per check.
 Torch runs in a subprocess: a torch imported inside an in-process run cannot be imported again
 once pytester restores sys.modules.
 """
@@ -110,17 +110,19 @@ def test_a_correct_loss_passes_and_a_buggy_one_fails_with_the_engines_report(pyt
     result.assert_outcomes(passed=4, failed=2)
     result.stdout.fnmatch_lines([
         "*_ bad::value _*",
-        "value [[]kl-formula]: output differs from the spec by *",
+        "value [[]kl-latent-mean]: output differs from the spec by *",
         "",
         "losses_np:bad [[]numpy] claims: loss, likelihood=bernoulli-probs*batch=sum*",
-        "  FAIL value [[]kl-formula]: output differs from the spec by *, above the bound *",
+        "*departs from the claim:",
+        "    kl-latent-mean: The KL is averaged over the latent dimensions*",
+        "  FAIL value [[]kl-latent-mean]: output differs from the spec by *, above the bound *",
         "*counterexample (*",
         "*error * > bound * (margin *)",
         "*repro:",
         "*from losses_np import bad as fn",
         "*_ bad::latent_scaling _*",
         "  FAIL latent_scaling [[]kl-latent-mean]: *",
-        "FAILED pyproject.toml::bad::value - value [[]kl-formula]: output differs*",
+        "FAILED pyproject.toml::bad::value - value [[]kl-latent-mean]: output differs*",
     ])
     # the report is the whole failure: no traceback into the plugin or the engine
     assert "Traceback" not in result.stdout.str()
@@ -359,13 +361,12 @@ def test_torch_targets_pass_and_fail_alike(pytester):
                  table("bad", "losses_torch:bad", framework="torch"))
     result = pytester.runpytest_subprocess(*FEW, "-k", "value or latent_scaling or gradient",
                                            "pyproject.toml")
-    result.assert_outcomes(passed=3, failed=3)
+    # the buggy loss's value departs, so its gradient is not judged (one vocabulary)
+    result.assert_outcomes(passed=3, failed=2, skipped=1)
     result.stdout.fnmatch_lines_random([
-        "  FAIL value [[]kl-formula]: *",
+        "  FAIL value [[]kl-latent-mean]: *",
         "  FAIL latent_scaling [[]kl-latent-mean]: *",
-        "  FAIL gradient [[]gradient]: *",
         "FAILED pyproject.toml::bad::value*",
         "FAILED pyproject.toml::bad::latent_scaling*",
-        "FAILED pyproject.toml::bad::gradient*",
     ])
     assert "Traceback" not in result.stdout.str()
