@@ -88,3 +88,48 @@ def test_a_claim_states_its_departures_from_the_elbo():
     assert set(not_elbo_codes(Convention(data="mean", latent="mean", beta=4.0))) == {
         "recon-data-mean", "kl-latent-mean", "kl-scaled"}
     assert not_elbo_codes(Convention(beta=2.0)) == ("kl-missing-half",)
+
+
+LOSS_FILE = (
+    "import numpy as np\n"
+    "def loss(recon_x, x, mu, logvar):\n"
+    "    b = -(x * np.log(recon_x) + (1 - x) * np.log1p(-recon_x)).reshape(len(x), -1).sum(1)\n"
+    "    k = 0.5 * (mu**2 + np.exp(logvar) - 1 - logvar).reshape(len(mu), -1).sum(1)\n"
+    "    return np.sum(b + k)\n"
+)
+
+
+def test_diagnose_json_carries_the_claim_with_target_and_convention_keys(tmp_path, capsys):
+    import json
+
+    from vae_spec.cli import main
+
+    (tmp_path / "losses.py").write_text(LOSS_FILE)
+    status = main(["diagnose", f"{tmp_path}/losses.py:loss", "--framework", "numpy", "--json"])
+    claim = json.loads(capsys.readouterr().out)["claim"]
+    assert status == 0
+    assert {"framework", "term", "args", "likelihood", "posterior", "data_shape", "latent_shape",
+            "dtypes", "kwargs", "convention", "not_elbo"} == set(claim)
+    assert set(claim["convention"]) == set(Convention().as_dict())
+    assert claim["args"] == ["x_recon", "x", "mu", "logvar"] and claim["convention"]["batch"] == "sum"
+
+
+def test_write_pyproject_appends_the_claim_once_and_pytest_checks_it(tmp_path, monkeypatch, capsys):
+    from vae_spec.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "losses.py").write_text(LOSS_FILE)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\n')
+    argv = ["diagnose", "losses.py:loss", "--framework", "numpy", "--write-pyproject"]
+    assert main(argv) == 0
+    assert "wrote the claim of losses.py:loss to pyproject.toml" in capsys.readouterr().out
+    tables = tomllib.loads((tmp_path / "pyproject.toml").read_text())["tool"]["vae_spec"]["targets"]
+    assert tables == [{"target": "losses.py:loss", "framework": "numpy",
+                       "args": ["x_recon", "x", "mu", "logvar"], "likelihood": "bernoulli-probs",
+                       "convention": {"batch": "sum"}}]
+    assert check(build_target(Declaration("t", "test", tables[0], base=tmp_path)), max_examples=5).passed
+    # a second write would declare the target twice: refused, the file untouched
+    before = (tmp_path / "pyproject.toml").read_text()
+    assert main(argv) == 2
+    assert "already declares losses.py:loss; nothing written" in capsys.readouterr().err
+    assert (tmp_path / "pyproject.toml").read_text() == before
