@@ -6,7 +6,7 @@ adversarial rows (1 element: cancellation, extreme exponents, switch points of s
 compares with the references in tests/spec/oracle_gaussian.py and oracle_likelihoods.py
 (textbook formulas in mpmath, precise to 200 bits; per-example values are their exact sums).
 It prints the worst and median error in ulps and the worst error in units of u * M (u = 2^-53,
-M the sum of |textbook summands|; DESIGN section 5 bounds a correct implementation by a small
+M the sum of |textbook summands|; vae_spec.tolerance bounds a correct implementation by a small
 multiple of it).
 
 Part 2 estimates KL(N(mu, diag e^lv) || N(0, I)) for one 8-dimensional example with

@@ -140,7 +140,7 @@ def candidate_forms(target, vector_output: bool) -> list[Form]:
 
 
 def columns(form: Form, target, inputs: dict, cache: dict):
-    """Feature columns (rows x 4: R, K, C, 1) and per-row magnitudes for one probe; None if invalid."""
+    """Feature columns (rows x 5: R, K, C, 1, L) and per-row magnitudes for one probe; None if invalid."""
     feature = {}
     magnitude = {}
     if form.likelihood is not None:

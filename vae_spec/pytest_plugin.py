@@ -81,7 +81,7 @@ def pytest_addoption(parser):
     group.addoption("--vae-framework", help="--vae-target's framework: numpy, torch, tensorflow, "
                                             "jax, keras or array-api[:module]")
     group.addoption("--vae-term", help="--vae-target's term: kl, reconstruction, loss (default), "
-                                       "elbo, mc_kl or mc_loss")
+                                       "elbo, mc_kl, mc_loss, iwae, sampler or stochastic_loss")
     group.addoption("--vae-args", help="--vae-target's parameters as canonical names, comma-separated "
                                        "(x_recon,x,mu,logvar), user=canonical pairs, or JSON for nested calls")
     group.addoption("--vae-kwargs", help="--vae-target's fixed keyword arguments: beta=4 or JSON")

@@ -39,8 +39,6 @@ class Expected:
     value: np.ndarray  # () for batch mean or sum, (B,) for none
     magnitude: np.ndarray  # same shape: the reduced sum of |summands|
     n_summands: int
-    reconstruction: np.ndarray | None  # (B,) per-example terms before batch reduction
-    kl: np.ndarray | None
 
 
 def expected(target, inputs: dict[str, np.ndarray]) -> Expected:
@@ -78,8 +76,6 @@ def expected(target, inputs: dict[str, np.ndarray]) -> Expected:
         value=np.asarray(value, dtype=np.float64),
         magnitude=np.asarray(magnitude, dtype=np.float64),
         n_summands=max(n, 1) * SUMMANDS_PER_ELEMENT,
-        reconstruction=recon,
-        kl=kl,
     )
 
 
@@ -237,7 +233,6 @@ def _iwae(target, inputs) -> Expected:
         value=np.asarray(convention.scale * spec.reduce_batch(per_example, convention.batch)),
         magnitude=np.asarray(convention.scale * spec.reduce_batch(per_magnitude, convention.batch)),
         n_summands=max(x_recon.size + z.size, 1) * SUMMANDS_PER_ELEMENT,
-        reconstruction=None, kl=None,
     )
 
 

@@ -49,10 +49,6 @@ class Case:
     def batch_size(self) -> int:
         return next(iter(self.inputs.values())).shape[0]
 
-    def describe(self) -> str:
-        shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in self.inputs.items())
-        return f"{self.dtype}, {self.regime}: {shapes}"
-
 
 # -- shapes ---------------------------------------------------------------------------------
 def batch_sizes(max_size: int = MAX_BATCH) -> st.SearchStrategy[int]:

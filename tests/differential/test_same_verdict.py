@@ -28,7 +28,7 @@ DTYPES = {framework: ("float32", "float64") for framework in FRAMEWORKS} | {"ker
 CLAIMS = {"elbo_loss": Convention(), "kl_latent_mean": Convention(latent="mean")}
 #: checks that apply in every framework (numpy has no autodiff) and tell the two losses apart
 VERDICT_CHECKS = ("value", "latent_scaling")
-#: what the two losses must get, by the definitions of the findings (DESIGN section 4)
+#: what the two losses must get, by the definitions of the findings (README, finding codes)
 EXPECTED_VERDICT = {
     "elbo_loss": (("value", "pass", None), ("latent_scaling", "pass", None)),
     "kl_latent_mean": (("value", "fail", "kl-latent-mean"), ("latent_scaling", "fail", "kl-latent-mean")),

@@ -179,7 +179,7 @@ def test_bad_shapes(field, shape, reason):
         make(**{field: shape})
 
 
-# the contract's canonical names (DESIGN section 4)
+# the contract's canonical names (README)
 CONTRACT_NAMES = ("x", "x_recon", "mu", "logvar", "logstd", "std", "var", "z", "eps",
                   "prior_mu", "prior_logvar", "dec_logvar", "dec_logscale")
 

@@ -8,7 +8,7 @@ not logvar (implied by the scale's canonical name); ``convention`` when not the 
 declared with the convention it truly uses; a departing one with the claim its author makes
 (the ELBO), so that the claim fails. ``is_elbo`` is the true verdict: the loss equals
 s * (sum or mean over b of -ELBO_b) + c for one fixed model whose parameters and weights do not
-move with the batch, latent or data size. ``codes`` name each departure (DESIGN.md section 4).
+move with the batch, latent or data size. ``codes`` name each departure (the README's finding codes).
 ``shapes`` gives one realistic trailing shape (batch excluded) for the truth test.
 
 Importing this module imports no framework: ``fn`` is a "module:function" string.

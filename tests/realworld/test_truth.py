@@ -11,7 +11,7 @@ mc_negative_elbo, kl_standard_normal).
 - Every other departing entry must differ from its declared claim by a clear margin: more than
   100 bounds and 0.01 % of the value.
 
-The bound is the one DESIGN.md section 5 derives for a correct implementation in a dtype with
+The bound is the one vae_spec.tolerance derives for a correct implementation in a dtype with
 unit roundoff u: kappa u M, M the sum of the absolute values of the textbook summands (the
 spec's *_magnitude functions, reduced and weighted as the loss is), kappa = 32 + 4 ceil(log2 n)
 for n summands. Inputs are rounded to the dtype before the spec sees them, so a float32 run is
@@ -61,7 +61,7 @@ def _cb_taylor_band(a: dict) -> float:
 
 EXTRA_TOLERANCE = {"pytorch_examples_vae_continuous_bernoulli": _cb_taylor_band}
 
-#: DESIGN.md section 4, the stable finding codes (errors name departures)
+#: the stable finding codes (README) (errors name departures)
 FINDING_CODES = frozenset((
     "kl-latent-mean", "kl-scaled", "kl-sign", "kl-missing-half", "kl-param-logstd",
     "kl-param-logvar", "kl-param-std", "kl-param-var", "kl-formula", "recon-data-mean",

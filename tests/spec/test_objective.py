@@ -2,7 +2,7 @@
 
 Tolerances are in units of U = 2^-53 times a magnitude M: the sum of absolute values of the
 summands of the textbook formula, which bounds the rounding error of every correct evaluation
-(DESIGN section 5). KAPPA = 8 covers the spec's per-element error (each element is within a few
+(README, Error bounds). KAPPA = 8 covers the spec's per-element error (each element is within a few
 ulps of its magnitude: elementary functions <= 1 ulp, then a handful of roundings) plus the
 rounding of per-example and batch sums (exact sums rounded once).
 """

@@ -31,7 +31,6 @@ class Call:
     """One call of the target: its output as float64, or what went wrong."""
 
     output: np.ndarray | None = None
-    raw: object = None
     error: BaseException | None = None
     dtype: str | None = None
     mutated: tuple[str, ...] = ()
@@ -122,12 +121,12 @@ class Context:
         try:
             output = self.adapter.to_numpy(raw)
         except AdapterTypeError as exc:
-            return Call(raw=raw, error=exc)
+            return Call(error=exc)
         mutated = tuple(
             name for name, value in inputs.items()
             if not _same(self.adapter.to_numpy(natives[name]), value)
         )
-        return Call(output=output, raw=raw, dtype=self.adapter.dtype_name(raw), mutated=mutated)
+        return Call(output=output, dtype=self.adapter.dtype_name(raw), mutated=mutated)
 
     def expected(self, inputs: dict[str, np.ndarray]) -> reference.Expected:
         return reference.expected(self.target, inputs)

@@ -177,7 +177,7 @@ def log_likelihood(x, x_recon, likelihood="bernoulli-logits", *, constants=True,
 
 def log_likelihood_magnitude(x, x_recon, likelihood="bernoulli-logits", *, constants=True,
                              dec_logvar=None, dec_logscale=None) -> np.ndarray:
-    """M per element: the scale of a correct implementation's rounding error (DESIGN section 5).
+    """M per element: the scale of a correct implementation's rounding error (README, Error bounds).
 
     The sum of absolute values of the textbook formula's summands, and of the terms through
     which a rounded difference enters:
