@@ -59,6 +59,14 @@ class Claim:
             "not_elbo": list(self.not_elbo),
         }
 
+    def words(self) -> str:
+        """The claim in one line: likelihood, posterior, and each convention field off its default."""
+        parts = [f"likelihood={self.likelihood}"] if self.likelihood else []
+        parts.append(f"posterior={self.posterior}")
+        parts += [f"{k}={v!r}" if isinstance(v, str) else f"{k}={v:g}" if not isinstance(v, bool) else
+                  ("constants kept" if v else "constants dropped") for k, v in _changed(self.convention).items()]
+        return ", ".join(parts)
+
     # -- the three printed forms ------------------------------------------------------------
     def command_line(self, target: str) -> str | None:
         """``vae-spec check TARGET ...`` with every option that differs from its default

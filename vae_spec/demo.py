@@ -39,6 +39,8 @@ def _format_row(row) -> str:
     for finding in notes:
         wrapped = textwrap.wrap(f"{finding.code}: {finding.message}", 88)
         lines.extend(" " * 37 + part for part in wrapped)
+    claim = diagnosis.claim
+    lines.append(" " * 37 + (f"conforms as: {claim.words()}" if claim else f"no claim: {diagnosis.no_claim}"))
     if "check" in row:
         report = row["check"]
         failed = ", ".join(f"{r.name} [{r.code}]" for r in report.failures)

@@ -7,9 +7,11 @@ reduced as the form says and K the KL (:mod:`vae_spec.fitting`). Under a Convent
 
 so for Bernoulli-type likelihoods scale = a and beta = b / a. A Gaussian's NLL per element is
 (x - m)^2 / (2 V) (+ 1/2 log 2 pi V), so a = scale / (2 V) and b = scale * beta: three
-unknowns for two weights. The declared variance fixes the gauge where there is one; otherwise
-beta is taken as the reference's (1 for the ELBO) and V = b / (2 a beta) is the variance the
-loss implies. A Laplace with scale S has a = scale / S in the same way.
+unknowns for two weights. The declared variance fixes the gauge where there is one; otherwise,
+for sums over data and latent (an ELBO for any a, b > 0), beta is taken as the reference's
+(1 for the ELBO) and V = b / (2 a beta) is the variance the loss implies; for a mean over
+either (no ELBO), the weights are read as written: scale 1, V = 1 / (2a), beta = b. A Laplace
+with scale S has a = scale / S in the same way.
 """
 
 from __future__ import annotations
@@ -92,8 +94,10 @@ class Reading:
             if self.has_kl:
                 if a <= 0 or b <= 0:
                     return None, None, None
-                scale = b / beta
-                return scale, beta, scale / (factor * a)
+                if self.form.data == "sum" and self.form.latent == "sum":
+                    scale = b / beta  # an ELBO: the KL's weight is the implied variance's
+                    return scale, beta, scale / (factor * a)
+                return 1.0, b, 1.0 / (factor * a)  # not one: the loss's own weights, read as written
             return 1.0, 1.0, (1.0 / (factor * a) if a > 0 else None)
         if self.has_recon:
             return a, (b / a if self.has_kl and a != 0 else 1.0), None
