@@ -10,7 +10,6 @@ latent dimensions, say): such a claim passes ``check`` and still is not an ELBO.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -132,7 +131,7 @@ class Claim:
         changed = _changed(self.convention)
         if changed:
             parts.append("convention=Convention(" + ", ".join(
-                f"{k}={_python(v)}" for k, v in changed.items()) + ")")
+                f"{k}={v!r}" for k, v in changed.items()) + ")")
         for key in ("data_shape", "latent_shape", "dtypes"):
             value = getattr(self, key)
             if value:
@@ -159,15 +158,10 @@ def _changed(convention: Convention) -> dict:
 
 
 def _number(value) -> str:
+    """A number or word as a command line and TOML write it (floats by their shortest repr)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return repr(value)
-    return repr(value) if isinstance(value, float) and math.isfinite(value) else str(value)
-
-
-def _python(value) -> str:
-    return repr(value)
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _toml(value) -> str:
