@@ -67,30 +67,41 @@ class Claim:
         return ", ".join(parts)
 
     # -- the three printed forms ------------------------------------------------------------
+    def declared(self) -> list[tuple[str, object]]:
+        """Target's keywords that differ from their defaults, in declaration order (the
+        convention as its changed fields)."""
+        fields = [("framework", self.framework)]
+        if self.term != "loss":
+            fields.append(("term", self.term))
+        fields.append(("args", self.args))
+        if self.kwargs:
+            fields.append(("kwargs", dict(self.kwargs)))
+        if self.likelihood:
+            fields.append(("likelihood", self.likelihood))
+        if _changed(self.convention):
+            fields.append(("convention", _changed(self.convention)))
+        fields += [(key, tuple(getattr(self, key))) for key in ("data_shape", "latent_shape", "dtypes")
+                   if getattr(self, key)]
+        return fields
+
     def command_line(self, target: str) -> str | None:
         """``vae-spec check TARGET ...`` with every option that differs from its default
         (None for a target called through a ``call=`` hook, which only Python can state)."""
         if self.call is not None:
             return None
-        parts = ["vae-spec check", _shell_word(target), f"--framework {self.framework}"]
-        if self.term != "loss":
-            parts.append(f"--term {self.term}")
-        parts.append(f"--args {_args_option(self.args)}")
-        if self.kwargs:
-            parts.append(f"--kwargs {_shell_word(json.dumps(dict(self.kwargs)))}")
-        if self.likelihood:
-            parts.append(f"--likelihood {self.likelihood}")
-        for key, value in _changed(self.convention).items():
-            if key == "constants":
-                parts.append("--no-constants")
+        parts = ["vae-spec check", _shell_word(target)]
+        for key, value in self.declared():
+            if key == "convention":
+                parts += ["--no-constants" if k == "constants" else f"--{_option(k)} {_number(v)}"
+                          for k, v in value.items()]
+            elif key == "args":
+                parts.append(f"--args {_args_option(value)}")
+            elif key == "kwargs":
+                parts.append(f"--kwargs {_shell_word(json.dumps(value))}")
+            elif isinstance(value, tuple):
+                parts.append(f"--{_option(key)} {','.join(map(str, value))}")
             else:
-                parts.append(f"--{key.replace('_', '-')} {_number(value)}")
-        for key in ("data_shape", "latent_shape"):
-            shape = getattr(self, key)
-            if shape:
-                parts.append(f"--{key.replace('_', '-')} {','.join(map(str, shape))}")
-        if self.dtypes:
-            parts.append(f"--dtypes {','.join(self.dtypes)}")
+                parts.append(f"--{_option(key)} {value}")
         return " ".join(parts)
 
     def pyproject_block(self, target: str) -> str | None:
@@ -98,44 +109,21 @@ class Claim:
         ``call=`` hook)."""
         if self.call is not None:
             return None
-        lines = ["[[tool.vae_spec.targets]]", f"target = {_toml(target)}",
-                 f"framework = {_toml(self.framework)}"]
-        if self.term != "loss":
-            lines.append(f"term = {_toml(self.term)}")
-        lines.append(f"args = {_toml(self.args)}")
-        if self.kwargs:
-            lines.append(f"kwargs = {_toml(self.kwargs)}")
-        if self.likelihood:
-            lines.append(f"likelihood = {_toml(self.likelihood)}")
-        changed = _changed(self.convention)
-        if changed:
-            lines.append("convention = {" + ", ".join(f"{k} = {_toml(v)}" for k, v in changed.items()) + "}")
-        for key in ("data_shape", "latent_shape", "dtypes"):
-            value = getattr(self, key)
-            if value:
-                lines.append(f"{key} = {_toml(list(value))}")
+        lines = ["[[tool.vae_spec.targets]]", f"target = {_toml(target)}"]
+        lines += [f"{key} = {_toml(value)}" for key, value in self.declared()]
         return "\n".join(lines)
 
     def python_expression(self, fn: str = "fn") -> str:
         """``Target(fn, ...)`` with every keyword that differs from its default."""
-        parts = [fn, f"framework={self.framework!r}"]
-        if self.term != "loss":
-            parts.append(f"term={self.term!r}")
-        parts.append(f"args={self.args!r}" if isinstance(self.args, Mapping) else f"args={tuple(self.args)!r}")
-        if self.kwargs:
-            parts.append(f"kwargs={dict(self.kwargs)!r}")
+        parts = [fn]
+        for key, value in self.declared():
+            if key == "convention":
+                value = "Convention(" + ", ".join(f"{k}={v!r}" for k, v in value.items()) + ")"
+                parts.append(f"convention={value}")
+            else:
+                parts.append(f"{key}={value!r}")
         if self.call is not None:
             parts.append("call=call")
-        if self.likelihood:
-            parts.append(f"likelihood={self.likelihood!r}")
-        changed = _changed(self.convention)
-        if changed:
-            parts.append("convention=Convention(" + ", ".join(
-                f"{k}={v!r}" for k, v in changed.items()) + ")")
-        for key in ("data_shape", "latent_shape", "dtypes"):
-            value = getattr(self, key)
-            if value:
-                parts.append(f"{key}={tuple(value)!r}")
         return "Target(" + ", ".join(parts) + ")"
 
 
@@ -155,6 +143,10 @@ def not_elbo_codes(convention: Convention) -> tuple[str, ...]:
 
 def _changed(convention: Convention) -> dict:
     return {k: v for k, v in convention.as_dict().items() if v != getattr(_DEFAULT, k)}
+
+
+def _option(key: str) -> str:
+    return key.replace("_", "-")
 
 
 def _number(value) -> str:
