@@ -9,10 +9,15 @@
 Each parameter is one applicable check of one target, with the id ``<target name>::<check>``.
 The engine runs hypothesis inside the check with its own seed and no example database, so the
 test function takes no @given and shares no database key with any other test.
+
+The checks of one target are searched together (one search feeds them all): the first item of
+a target runs every check of that target the session selected, and the other items read their
+result from that run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 
@@ -38,19 +43,30 @@ class VaeSpecWarning(UserWarning):
     """A check of warning severity (dtype, precision, non-finite outside the typical regime) failed."""
 
 
+#: the checks the session selected per target (by id), recorded by the plugin after -k and -m
+SELECTED: dict[int, tuple[str, ...]] = {}
+#: the reports of runs so far: (target, checks, settings) -> Report, the target kept alive
+_RUNS: dict[tuple, tuple[Target, object]] = {}
+
+
 def run_check(target: Target, check: str, *, max_examples: int | None = None,
               seed: int | None = None, profile: str | None = None, compile: bool = False,
-              layout=None):
+              layout=None, together: tuple[str, ...] | None = None):
     """Run the check named ``check`` on ``target`` (and on its compiled form, with
     ``compile`` or a profile that compiles) and return the report.
+
+    ``together`` names the checks of the same target to search in the same run (the session's
+    selection, by default); their results are kept for their own calls.
 
     Raises CheckFailed (a ConformanceError, so an AssertionError, whose message is the
     finding and the report: counterexample, error, bound, margin and repro) when it fails;
     issues a VaeSpecWarning when a warning-severity result fails; skips when no result ran.
     """
     __tracebackhide__ = True
-    report = run_checks(target, checks=(check,), max_examples=max_examples, seed=seed,
-                        profile=profile, compile=compile, raise_on_failure=False, layout=layout)
+    together = tuple(dict.fromkeys((check, *(together or SELECTED.get(id(target), ())))))
+    report = _shared_run(target, together, dict(max_examples=max_examples, seed=seed, profile=profile,
+                                                compile=compile, layout=layout))
+    report = _only(report, check)
     if not report.passed:
         raise CheckFailed(report)
     if all(result.status == "skip" for result in report.checks):
@@ -58,6 +74,22 @@ def run_check(target: Target, check: str, *, max_examples: int | None = None,
     if any(result.status in ("fail", "error") for result in report.checks):
         warnings.warn(VaeSpecWarning(report.to_text()), stacklevel=2)
     return report
+
+
+def _shared_run(target: Target, checks: tuple[str, ...], settings: dict):
+    """The report of ``checks`` on ``target``, run once per target, checks and settings."""
+    key = (id(target), tuple(sorted(checks)), tuple((k, id(v) if k == "layout" else v)
+                                                    for k, v in settings.items()))
+    if key not in _RUNS or _RUNS[key][0] is not target:
+        _RUNS[key] = (target, run_checks(target, checks=checks, raise_on_failure=False, **settings))
+    return _RUNS[key][1]
+
+
+def _only(report, check: str):
+    """The report restricted to one check's results (and the run's notes on dtypes)."""
+    own = [r for r in report.checks if r.name in (check, f"{check}[compiled]", "dtype_support")]
+    failed = any(r.failed for r in own)
+    return dataclasses.replace(report, checks=own, findings=report.findings if failed else [])
 
 
 def parametrize_with_checks(

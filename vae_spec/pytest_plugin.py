@@ -156,6 +156,25 @@ def pytest_collection_modifyitems(session, config, items):
         items.extend(session.genitems(collector))
 
 
+def pytest_collection_finish(session):
+    """Record each target's selected checks (after -k and -m), which its first item runs together."""
+    selected: dict[int, list[str]] = {}
+    for item in session.items:
+        if isinstance(item, CheckItem):
+            selected.setdefault(id(item.target), []).append(item.check)
+            continue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "target" in params and isinstance(params.get("check"), str):
+            from .target import Target
+
+            if isinstance(params["target"], Target):
+                selected.setdefault(id(params["target"]), []).append(params["check"])
+    if selected:
+        from . import pytest as vae_pytest
+
+        vae_pytest.SELECTED.update({key: tuple(checks) for key, checks in selected.items()})
+
+
 def _runs_everything(config) -> bool:
     """pytest runs from the rootdir with no path arguments (testpaths or the rootdir itself)."""
     return (config.args_source != pytest.Config.ArgsSource.ARGS

@@ -16,7 +16,9 @@ with kl and reconstruction terms scaled by ``scale`` alone and ``elbo`` = -loss.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,22 +43,80 @@ class Expected:
     n_summands: int
 
 
-def expected(target, inputs: dict[str, np.ndarray]) -> Expected:
-    """The spec's value of ``target``'s term on ``inputs``."""
+class ExampleCache:
+    """Per-example spec values of one term, by the bytes of the example's inputs.
+
+    The per-example reconstruction and KL of a row depend on that row's inputs alone (and on
+    inputs shared by every row, such as a broadcast prior), so the sub-batches, repeats,
+    permutations and column duplicates the checks evaluate reuse the rows already computed and
+    evaluate the spec on the new rows only. At most ``size`` rows are kept, oldest dropped.
+    """
+
+    def __init__(self, size: int = 8192):
+        self.size, self.rows = size, OrderedDict()
+
+    def per_example(self, kind: str, inputs: dict[str, np.ndarray], compute):
+        """(values, magnitudes), each (B,), of ``compute(inputs)`` evaluated on missing rows only."""
+        batch = next(iter(inputs.values())).shape[0]
+        shared = hashlib.blake2b(kind.encode(), digest_size=16)
+        rows = {}
+        for name, array in inputs.items():
+            array = np.ascontiguousarray(array, dtype=np.float64)
+            if array.ndim and array.shape[0] == batch:
+                rows[name] = array
+            shared.update(f"{name}{array.shape}".encode() + array.tobytes())
+        keys = []
+        for b in range(batch):
+            key = shared.copy()
+            for name, array in rows.items():
+                key.update(array[b].tobytes())
+            keys.append(key.digest())
+        missing = [b for b, key in enumerate(keys) if key not in self.rows]
+        if missing:
+            sub = {name: (array[missing] if name in rows else array) for name, array in inputs.items()}
+            values, magnitudes = compute(sub)
+            for b, value, magnitude in zip(missing, values, magnitudes):
+                self.rows[keys[b]] = (value, magnitude)
+        found = [self.rows[key] for key in keys]
+        while len(self.rows) > self.size:
+            self.rows.popitem(last=False)
+        return (np.array([f[0] for f in found], dtype=np.float64),
+                np.array([f[1] for f in found], dtype=np.float64))
+
+
+def _uncached(kind, inputs, compute):
+    return compute(inputs)
+
+
+def _term_inputs(inputs, data: bool) -> dict[str, np.ndarray]:
+    """The inputs one term reads: the data ones for the reconstruction, the others for the KL."""
+    return {name: value for name, value in inputs.items() if (name in _DATA_INPUTS) == data}
+
+
+_DATA_INPUTS = ("x", "x_recon", "dec_logvar", "dec_logscale")
+
+
+def expected(target, inputs: dict[str, np.ndarray], cache: ExampleCache | None = None) -> Expected:
+    """The spec's value of ``target``'s term on ``inputs`` (per-example values from ``cache``
+    where it has them)."""
     convention = target.convention
     if target.term == "iwae":
         return _iwae(target, inputs)
     term = "loss" if target.term == "stochastic_loss" else target.term
+    per_example = cache.per_example if cache is not None else _uncached
     recon = recon_mag = kl = kl_mag = None
     n = 0
     if term in ("reconstruction", "loss", "elbo", "mc_loss"):
-        recon, recon_mag = _reconstruction(target, inputs)
+        recon, recon_mag = per_example(f"recon {target.likelihood} {convention.data} {convention.constants}",
+                                       _term_inputs(inputs, data=True), lambda sub: _reconstruction(target, sub))
         n += inputs["x"].size
     if term in ("kl", "loss", "elbo"):
-        kl, kl_mag = _kl(target, inputs)
+        kl, kl_mag = per_example(f"kl {target.posterior} {convention.latent}", _term_inputs(inputs, data=False),
+                                 lambda sub: _kl(target, sub))
         n += inputs["mu"].size
     if term in ("mc_kl", "mc_loss"):
-        kl, kl_mag = _mc_kl(target, inputs)
+        kl, kl_mag = per_example(f"mc_kl {target.posterior} {convention.latent}", _term_inputs(inputs, data=False),
+                                 lambda sub: _mc_kl(target, sub))
         n += inputs["mu"].size
     if term in ("kl", "mc_kl"):
         value = convention.scale * spec.reduce_batch(kl, convention.batch)

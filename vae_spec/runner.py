@@ -7,12 +7,12 @@ import time
 from dataclasses import replace
 
 from . import profiles
-from .checks import CHECKS, Context
+from .checks import CHECKS, Context, run_checks
 from .claims import not_elbo_codes
 from .engine.inference import infer_layout
 from .frameworks.base import get_adapter
 from .report import CheckResult, Report
-from .strategies import COMPILE_BUCKETS as BUCKETS
+from .strategies import COMPILE_BUCKETS as BUCKETS, JIT_BUCKETS
 from .target import Target, TargetError
 
 DEFAULT_DTYPES = ("float32", "float64")
@@ -54,6 +54,8 @@ def _context(target: Target, adapter, layout=None) -> Context:
                   dtypes=check_dtypes(target, adapter))
     ctx.layout = layout or infer_layout(ctx)
     ctx.dtypes = ctx.layout.dtypes
+    if adapter.compiles_per_shape:
+        ctx.buckets = JIT_BUCKETS
     return ctx
 
 
@@ -128,20 +130,7 @@ def check(
     if target.term in ("loss", "elbo", "stochastic_loss", "mc_loss"):
         report.not_elbo = not_elbo_codes(target.convention)
     report.checks.extend(unsupported_dtype_results(ctx.layout))
-    for name in names:
-        spec = CHECKS[name]
-        if target.term not in spec.terms:
-            continue  # a check for another kind of term is not part of this report
-        reason = spec.applies(target, adapter)
-        if reason:
-            report.checks.append(CheckResult(name, "skip", reason))
-            continue
-        try:
-            result = spec.run(ctx)
-        except Exception as exc:  # a defect in a check must not hide the other checks
-            result = CheckResult(name, "error", f"the check crashed: {type(exc).__name__}: {exc}",
-                                 code=spec.code)
-        report.checks.append(result)
+    report.checks.extend(run_checks(ctx, names))
     if compile or settings["compile"]:
         report.checks.extend(_compiled_checks(ctx, names))
     name_the_departures(ctx, report)
@@ -172,7 +161,7 @@ def name_the_departures(ctx, report: Report) -> None:
     gradients = [r for r in report.checks if r.name.startswith("gradient") and r.status == "fail"]
     if gradients and not any(r.name in VALUE_CHECKS for r in report.checks):
         # the gradient ran without the value (one check per pytest item): judge the value too
-        value = CHECKS["value"].run(ctx)
+        value, = run_checks(ctx, ("value",))
         failing = [value] if value.failed else []
     if not failing:
         return
@@ -209,21 +198,10 @@ def _compiled_checks(ctx, names) -> list[CheckResult]:
         compiled = ctx.adapter.compile(ctx.target.fn)
     except NotImplementedError as exc:
         return [CheckResult(f"{n}[compiled]", "skip", str(exc)) for n in selected]
-    compiled_ctx = replace(ctx, target=replace(ctx.target, fn=compiled), buckets=BUCKETS)
-    results = []
-    for name in selected:
-        spec = CHECKS[name]
-        reason = spec.applies(compiled_ctx.target, ctx.adapter)
-        if reason:
-            result = CheckResult(name, "skip", reason)
-        else:
-            try:
-                result = spec.run(compiled_ctx)
-            except Exception as exc:
-                result = CheckResult(name, "error", f"the check crashed: {type(exc).__name__}: {exc}",
-                                     code=spec.code)
-        result.name = f"{name}[compiled]"
-        results.append(result)
+    compiled_ctx = replace(ctx, target=replace(ctx.target, fn=compiled), buckets=BUCKETS, pin=False)
+    results = run_checks(compiled_ctx, selected)
+    for result in results:
+        result.name = f"{result.name}[compiled]"
     return results
 
 

@@ -44,6 +44,8 @@ class Case:
     inputs: dict[str, np.ndarray] = field(hash=False)
     dtype: str
     regime: str
+    repeats: int = 2  # how many times the batch relations repeat the first example
+    order: tuple[int, ...] | None = None  # a reordering of the batch (None at B = 1)
 
     @property
     def batch_size(self) -> int:
@@ -147,8 +149,13 @@ def sample_count(target) -> st.SearchStrategy[int | None]:
 
 
 #: the few fixed (B, d, D) size parameters compiled variants are checked on (each new shape
-#: may recompile); a fixed shape stays fixed
+#: may recompile); a fixed shape stays fixed. B, d and D are pairwise different, and stay so
+#: with d or D doubled (the scaling relations)
 COMPILE_BUCKETS = ((2, 3, 4), (3, 5, 7))
+#: the one bucket of a function that compiles per shape (``jax.jit``): with the pinned cases
+#: (B = 1, d = 1), the single rows (B = 1) and the doubled d and D of the relations, it runs
+#: at five shapes per dtype; B, d and D are drawn nowhere else
+JIT_BUCKETS = ((3, 5, 7),)
 
 
 @st.composite
@@ -164,6 +171,10 @@ def cases(draw, target, dtypes, regimes=REGIMES, max_batch: int = MAX_BATCH, buc
     else:
         batch, latent, data = draw(layouts(layout, max_batch))
     samples = draw(sample_count(target))
+    # on buckets the example is repeated to the batch's own size: no shape beyond the bucket's
+    repeats = batch if buckets and batch > 1 else draw(st.integers(2, 5))
+    order = None if batch == 1 else draw(
+        st.permutations(range(batch)).filter(lambda p: list(p) != sorted(p)))
     likelihood = parse_likelihood(target.likelihood) if target.likelihood else None
     inputs = {}
     for name in target.array_args:
@@ -176,7 +187,7 @@ def cases(draw, target, dtypes, regimes=REGIMES, max_batch: int = MAX_BATCH, buc
             inputs[name] = _array(draw, shape, _binary_or_soft(binary), generate)
         else:
             inputs[name] = _array(draw, shape, _elements(low, high), _uniform(low, high))
-    return Case(inputs=inputs, dtype=dtype, regime=regime)
+    return Case(inputs, dtype, regime, repeats, None if order is None else tuple(order))
 
 
 def classic_cases(target, dtype: str, layout=None) -> list[Case]:

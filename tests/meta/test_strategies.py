@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vae_spec import Target
-from vae_spec.checks._engine import Context, search
+from vae_spec.checks._engine import Context, Property, search
 from vae_spec.frameworks import get_adapter
 from vae_spec.frameworks.base import _round_nearest_even
 from vae_spec.spec.likelihoods import parse_likelihood
@@ -240,7 +240,7 @@ def test_every_search_runs_the_classic_cases_in_every_dtype():
     def prop(case):
         seen.append(case)
 
-    result = search(ctx, "probe", "probe", prop)
+    result = search(ctx, Property("probe", "probe", prop))
     assert result.status == "pass"
     for dtype in ctx.dtypes:
         for classic in classic_cases(target, dtype):

@@ -9,9 +9,11 @@ turns it into a :class:`~vae_spec.report.CheckResult` with a counterexample and 
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
@@ -22,6 +24,7 @@ from ..frameworks.base import AdapterTypeError
 from ..engine.layout import Layout, declared_layout
 from ..report import CheckResult, repro_snippet
 from ..strategies import Case, cases, classic_cases
+from ..target import DETERMINISTIC_TERMS
 
 SKIP = object()
 
@@ -56,7 +59,11 @@ class Failure:
 
 @dataclass
 class Context:
-    """A target with its adapter and the search settings of one ``check`` run."""
+    """A target with its adapter and the search settings of one ``check`` run.
+
+    Calls of a deterministic target are remembered by their inputs (:class:`Memo`): the checks
+    of one search share the cases, and each distinct input is evaluated once.
+    """
 
     target: object
     adapter: object
@@ -64,13 +71,21 @@ class Context:
     max_examples: int = 50
     seed: int = 0
     regimes: tuple[str, ...] = ("typical", "near-prior", "wide")
-    buckets: tuple | None = None  # fixed (B, d, D) size parameters, for compiled variants
+    buckets: tuple | None = None  # fixed (B, d, D) size parameters, for functions that compile per shape
+    pin: bool = True  # search the pinned classic cases and the user's example first
     layout: Layout | None = None  # the shapes the function takes (the declared ones by default)
     calls: int = 0
+    memo: Memo = field(default_factory=lambda: Memo(), init=False, repr=False)
+    examples: reference.ExampleCache = field(default_factory=reference.ExampleCache, init=False, repr=False)
 
     def __post_init__(self):
         if self.layout is None:
             self.layout = declared_layout(self.target, self.dtypes)
+
+    @property
+    def deterministic(self) -> bool:
+        """Whether a call is a function of its inputs alone (no random key, no sampling)."""
+        return self.target.term in DETERMINISTIC_TERMS and "key" not in self.target.canonical_args
 
     def cases(self, **kwargs):
         """The strategy of cases for this target, within its layout and dtypes."""
@@ -98,6 +113,11 @@ class Context:
 
     def call(self, inputs: dict[str, np.ndarray], dtype: str) -> Call:
         """Call the target on fresh native copies of ``inputs`` (float64, already rounded)."""
+        if self.deterministic:
+            return self.memo.get(("call", dtype), inputs, lambda: self._call(inputs, dtype))
+        return self._call(inputs, dtype)
+
+    def _call(self, inputs, dtype) -> Call:
         natives = self.natives(inputs, dtype)
         bound = self.target.bind(natives)
         try:
@@ -108,11 +128,17 @@ class Context:
 
     def value_and_grad(self, inputs: dict[str, np.ndarray], dtype: str, wrt: Iterable[str]):
         """(Call, gradients) for d(sum of output)/d(input) per name in ``wrt``."""
+        wrt = tuple(wrt)
+        if self.deterministic:
+            return self.memo.get(("grad", dtype, wrt), inputs, lambda: self._value_and_grad(inputs, dtype, wrt))
+        return self._value_and_grad(inputs, dtype, wrt)
+
+    def _value_and_grad(self, inputs, dtype, wrt):
         natives = self.natives(inputs, dtype)
         bound = self.target.bind(natives)
         try:
             with self.adapter.precision_guard():
-                raw, grads = self.adapter.value_and_grad(bound, natives, tuple(wrt))
+                raw, grads = self.adapter.value_and_grad(bound, natives, wrt)
         except Exception as exc:  # an AdapterTypeError (a non-array output) or the function raising
             return Call(error=exc), {}
         return self._finish(raw, inputs, natives), grads
@@ -129,7 +155,32 @@ class Context:
         return Call(output=output, dtype=self.adapter.dtype_name(raw), mutated=mutated)
 
     def expected(self, inputs: dict[str, np.ndarray]) -> reference.Expected:
-        return reference.expected(self.target, inputs)
+        return self.memo.get(("expected",), inputs,
+                             lambda: reference.expected(self.target, inputs, self.examples))
+
+
+class Memo:
+    """Results by (kind, inputs), the inputs identified by their names, shapes and bytes.
+
+    At most ``size`` results are kept, the oldest dropped first: a search revisits the inputs
+    of its current case (the relations of every check) and rarely older ones.
+    """
+
+    def __init__(self, size: int = 256):
+        self.size, self.results = size, OrderedDict()
+
+    def get(self, kind: tuple, inputs: dict[str, np.ndarray], compute: Callable):
+        digest = hashlib.blake2b(digest_size=16)
+        for name, value in inputs.items():
+            value = np.ascontiguousarray(value, dtype=np.float64)
+            digest.update(f"{name}{value.shape}".encode())
+            digest.update(value.tobytes())
+        key = (kind, digest.digest())
+        if key not in self.results:
+            self.results[key] = compute()
+            if len(self.results) > self.size:
+                self.results.popitem(last=False)
+        return self.results[key]
 
 
 def _flush_subnormals(values: np.ndarray, dtype: str) -> np.ndarray:
@@ -178,60 +229,152 @@ def evaluate(ctx: Context, inputs: dict[str, np.ndarray], dtype: str) -> Evaluat
     return Evaluation(call.output.reshape(expected.value.shape), expected, limit)
 
 
+@dataclass
+class Property:
+    """A check's property of one case, to be searched: ``holds(case)`` gives None, SKIP or a
+    :class:`Failure`.
+
+    Properties on the shared cases (no ``strategy`` or ``max_examples`` of their own) are
+    searched together, one hypothesis search for all of them (:func:`run`).
+    """
+
+    name: str
+    code: str
+    holds: Callable[[Case], object]
+    strategy: object = None  # a strategy of its own, searched alone
+    max_examples: int | None = None  # fewer cases than the context's (expensive properties)
+    pinned: bool = True  # run on the pinned classic cases and the user's example too
+    finish: Callable[[CheckResult], CheckResult] | None = None  # a last word on the result
+
+    @property
+    def shared(self) -> bool:
+        return self.strategy is None and self.max_examples is None and self.pinned
+
+
 class _CaseFailed(AssertionError):
     pass
 
 
-def search(
-    ctx: Context,
-    name: str,
-    code: str,
-    prop: Callable[[Case], object],
-    *,
-    strategy=None,
-    pinned: bool = True,
-    max_examples: int | None = None,
-) -> CheckResult:
-    """Run ``prop`` over drawn cases; return the check's result with the minimal failure.
+@dataclass
+class _Outcome:
+    """What a search learned about one property."""
 
-    ``max_examples`` caps the cases below the context's number (for expensive properties).
+    examples: int = 0
+    skipped: int = 0
+    failure: tuple | None = None  # (case, Failure) of the first error
+    warning: tuple | None = None  # (case, Failure) of the worst warning
+    seconds_to_failure: float | None = None
+    crash: BaseException | None = None
+
+    def record(self, case, outcome, elapsed: float) -> bool:
+        """Count ``outcome`` of ``case``; True when it is an error (the search for it may stop)."""
+        self.examples += 1
+        if outcome is SKIP:
+            self.skipped += 1
+            return False
+        if isinstance(outcome, Failure) and outcome.severity == "warning":
+            # a warning does not stop the search: an error may still be found; the worst is kept
+            if self.warning is None or (outcome.margin or 0.0) > (self.warning[1].margin or 0.0):
+                self.warning = (case, outcome)
+            return False
+        if isinstance(outcome, Failure):
+            self.failure = (case, outcome)
+            self.seconds_to_failure = elapsed
+            return True
+        return False
+
+
+def run(ctx: Context, properties: list[Property]) -> list[CheckResult]:
+    """Search every property; one result each, in the order given.
+
+    The shared properties run on one search: each drawn case is checked against every property
+    that has not failed yet, and the function is called once per distinct input (the
+    context's memo). A property that fails there is searched again alone, with the same seed and
+    cases, so hypothesis reaches the same failing case and shrinks it to a minimal one; if that
+    search does not fail again (a function that is not a function of its inputs), the case the
+    shared search found is reported as it was drawn.
     """
-    state = {"examples": 0, "skipped": 0, "last": None, "first_failure": None, "warning": None}
+    shared = [p for p in properties if p.shared]
+    results = {}
+    if shared:
+        start = time.perf_counter()
+        outcomes = {p.name: _Outcome() for p in shared}
+
+        def test(case):
+            elapsed = time.perf_counter() - start
+            for prop in shared:
+                outcome = outcomes[prop.name]
+                if outcome.failure is None and outcome.crash is None:
+                    _hold(prop, case, outcome, elapsed)
+
+        error = _hypothesis(ctx, test, ctx.cases(), pinned=True, max_examples=ctx.max_examples, shrink=False)
+        seconds = time.perf_counter() - start
+        for prop in shared:
+            outcome = outcomes[prop.name]
+            if error is not None and outcome.failure is None:
+                results[prop.name] = CheckResult(prop.name, "error", f"the search could not run: {error}",
+                                                 code=prop.code, examples=outcome.examples, seconds=seconds)
+            elif outcome.failure is not None:
+                results[prop.name] = _shrunk(ctx, prop, outcome, seconds)
+            else:
+                results[prop.name] = _result(ctx, prop, outcome, seconds)
+    for prop in properties:
+        if not prop.shared:
+            results[prop.name] = search(ctx, prop)
+    return [prop.finish(results[prop.name]) if prop.finish else results[prop.name] for prop in properties]
+
+
+def _hold(prop: Property, case, outcome: _Outcome, elapsed: float) -> bool:
+    try:
+        return outcome.record(case, prop.holds(case), elapsed)
+    except Exception as exc:  # a defect in a check must not hide the other checks
+        outcome.crash = exc
+        return False
+
+
+def search(ctx: Context, prop: Property, *, pinned: bool | None = None) -> CheckResult:
+    """Search ``prop`` alone, shrinking its first failing case to a minimal one."""
+    outcome = _Outcome()
     start = time.perf_counter()
 
     def test(case):
-        state["examples"] += 1
-        outcome = prop(case)
-        if outcome is SKIP:
-            state["skipped"] += 1
-            return
-        if isinstance(outcome, Failure) and outcome.severity == "warning":
-            # a warning does not stop the search: an error may still be found; the worst is kept
-            worst = state["warning"]
-            if worst is None or (outcome.margin or 0.0) > (worst[1].margin or 0.0):
-                state["warning"] = (case, outcome)
-            return
-        if isinstance(outcome, Failure):
-            state["last"] = (case, outcome)
-            if state["first_failure"] is None:
-                state["first_failure"] = time.perf_counter() - start
-            raise _CaseFailed(outcome.message)
+        if _hold(prop, case, outcome, time.perf_counter() - start):
+            raise _CaseFailed(outcome.failure[1].message)
 
-    strategy = strategy if strategy is not None else ctx.cases()
+    strategy = prop.strategy if prop.strategy is not None else ctx.cases()
+    cap = min(ctx.max_examples, prop.max_examples or ctx.max_examples)
+    error = _hypothesis(ctx, test, strategy, pinned=prop.pinned if pinned is None else pinned,
+                        max_examples=cap, shrink=True)
+    seconds = time.perf_counter() - start
+    if error is not None and outcome.failure is None:
+        return CheckResult(prop.name, "error", f"the search could not run: {error}", code=prop.code,
+                           examples=outcome.examples, seconds=seconds)
+    return _result(ctx, prop, outcome, seconds)
+
+
+def _shrunk(ctx: Context, prop: Property, outcome: _Outcome, seconds: float) -> CheckResult:
+    """The shared search's failure of ``prop``, shrunk by a search of ``prop`` alone."""
+    again = search(ctx, prop)
+    if again.status != "fail" or again.severity != "error":
+        return _result(ctx, prop, outcome, seconds)  # not reproduced: the case as drawn
+    again.examples = outcome.examples
+    again.seconds = seconds + again.seconds
+    again.seconds_to_failure = outcome.seconds_to_failure
+    return again
+
+
+def _hypothesis(ctx: Context, test, strategy, *, pinned: bool, max_examples: int, shrink: bool):
+    """Run ``test`` over ``strategy`` under the context's seed; the HypothesisException
+    that stopped the search, or None."""
     wrapped = given(strategy)(test)
-    if pinned and not ctx.buckets:
-        for dtype in ctx.dtypes:
-            for case in classic_cases(ctx.target, dtype, ctx.layout):
-                wrapped = example(case)(wrapped)
-        real = ctx.target.example
-        if real is not None:  # the user's own call, in its own dtype where it is checked
-            dtype = real.dtype if real.dtype in ctx.dtypes else ctx.dtypes[0]
-            wrapped = example(Case(dict(real.inputs), dtype, "example"))(wrapped)
+    if pinned:
+        for case in reversed(_pinned_cases(ctx)):
+            wrapped = example(case)(wrapped)
+    phases = (Phase.explicit, Phase.generate, Phase.shrink) if shrink else (Phase.explicit, Phase.generate)
     wrapped = settings(
-        max_examples=min(ctx.max_examples, max_examples or ctx.max_examples), deadline=None, database=None, derandomize=False,
-        report_multiple_bugs=False, print_blob=False,
-        suppress_health_check=list(HealthCheck),
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        max_examples=max_examples, deadline=None, database=None, derandomize=False,
+        report_multiple_bugs=False, print_blob=False, suppress_health_check=list(HealthCheck),
+        phases=phases,
     )(wrapped)
     wrapped = seed(ctx.seed)(wrapped)
     try:
@@ -239,22 +382,36 @@ def search(
     except _CaseFailed:
         pass
     except HypothesisException as exc:
-        if state["last"] is None:
-            return CheckResult(name, "error", f"the search could not run: {exc}", code=code,
-                               examples=state["examples"], seconds=time.perf_counter() - start)
-    seconds = time.perf_counter() - start
-    if state["last"] is None and state["warning"] is not None:
-        state["last"] = state["warning"]  # reported as a warning: the check does not fail
-    if state["last"] is None:
-        ran = state["examples"] - state["skipped"]
+        return exc
+    return None
+
+
+def _pinned_cases(ctx: Context) -> list[Case]:
+    """The classic cases in every dtype, then the user's own call in its own dtype where it is checked."""
+    if not ctx.pin:
+        return []
+    pinned = [case for dtype in ctx.dtypes for case in classic_cases(ctx.target, dtype, ctx.layout)]
+    real = ctx.target.example
+    if real is not None:
+        dtype = real.dtype if real.dtype in ctx.dtypes else ctx.dtypes[0]
+        pinned.append(Case(dict(real.inputs), dtype, "example"))
+    return pinned
+
+
+def _result(ctx: Context, prop: Property, outcome: _Outcome, seconds: float) -> CheckResult:
+    """The check's result from what the search learned."""
+    if outcome.crash is not None:
+        exc = outcome.crash
+        return CheckResult(prop.name, "error", f"the check crashed: {type(exc).__name__}: {exc}",
+                           code=prop.code, examples=outcome.examples, seconds=seconds)
+    found = outcome.failure or outcome.warning  # a warning is reported; the check does not fail
+    if found is None:
+        ran = outcome.examples - outcome.skipped
         if ran == 0:
-            return CheckResult(name, "skip", "no case could be evaluated (see the other checks)",
-                               examples=state["examples"], seconds=seconds)
-        return CheckResult(name, "pass", f"{ran} cases conform", examples=ran, seconds=seconds)
-    drawn, failure = state["last"]
-    # strategies of the batch checks draw (case, repeats) or (case, order); the failure's
-    # message states the repeats or the order, the counterexample holds the case
-    case = drawn[0] if isinstance(drawn, tuple) else drawn
+            return CheckResult(prop.name, "skip", "no case could be evaluated (see the other checks)",
+                               examples=outcome.examples, seconds=seconds)
+        return CheckResult(prop.name, "pass", f"{ran} cases conform", examples=ran, seconds=seconds)
+    case, failure = found
     inputs = ctx.round(case)
     counterexample = {
         "dtype": case.dtype, "regime": case.regime,
@@ -265,8 +422,8 @@ def search(
     if failure.expected is not None:
         counterexample["expected"] = np.asarray(failure.expected, dtype=np.float64).tolist()
     return CheckResult(
-        name, "fail", failure.message, code=failure.code or code, severity=failure.severity,
+        prop.name, "fail", failure.message, code=failure.code or prop.code, severity=failure.severity,
         max_error=failure.error, bound=failure.bound, margin=failure.margin,
         counterexample=counterexample, repro=repro_snippet(ctx.target, inputs, case.dtype),
-        examples=state["examples"], seconds=seconds, seconds_to_failure=state["first_failure"],
+        examples=outcome.examples, seconds=seconds, seconds_to_failure=outcome.seconds_to_failure,
     )

@@ -10,10 +10,8 @@ sum, scaled by the factors that combine them).
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import strategies as st
-
 from ..strategies import Case
-from ._engine import SKIP, Failure, evaluate, search
+from ._engine import SKIP, Failure, Property, evaluate
 from ._precision import rejudge_relation
 from .registry import register
 
@@ -25,13 +23,6 @@ def _evaluate(ctx, inputs, dtype):
 
 def _rows(inputs, index):
     return {name: value[index] for name, value in inputs.items()}
-
-
-@st.composite
-def _repeated(draw, ctx):
-    case = draw(ctx.cases())
-    repeats = draw(st.integers(2, 5))
-    return case, repeats
 
 
 def _one_reduction(target, adapter):
@@ -48,10 +39,9 @@ def batch_scaling(ctx):
     """One example repeated B times gives loss(1) under batch mean and B * loss(1) under sum."""
     how = ctx.target.convention.batch
 
-    def prop(drawn):
-        case, repeats = drawn
+    def prop(case: Case):
         inputs = ctx.round(case)
-        return rejudge_relation(ctx, case.dtype, lambda dtype: relation(inputs, repeats, dtype))
+        return rejudge_relation(ctx, case.dtype, lambda dtype: relation(inputs, case.repeats, dtype))
 
     def relation(inputs, repeats, dtype):
         single = _evaluate(ctx, _rows(inputs, slice(0, 1)), dtype)
@@ -74,14 +64,7 @@ def batch_scaling(ctx):
             output=out, expected=predicted,
         )
 
-    return search(ctx, "batch_scaling", "batch-mismatch", prop, strategy=_repeated(ctx), pinned=False)
-
-
-@st.composite
-def _permuted(draw, ctx):
-    case = draw(ctx.cases().filter(lambda c: c.batch_size > 1))
-    order = draw(st.permutations(range(case.batch_size)).filter(lambda p: list(p) != sorted(p)))
-    return case, np.asarray(order)
+    return Property("batch_scaling", "batch-mismatch", prop)
 
 
 @register("batch_permutation", "batch-mismatch")
@@ -89,9 +72,10 @@ def batch_permutation(ctx):
     """Permuting the batch leaves a mean or sum unchanged and permutes a per-example output."""
     how = "none" if ctx.target.convention.per_example_output else ctx.target.convention.batch
 
-    def prop(drawn):
-        case, order = drawn
-        inputs = ctx.round(case)
+    def prop(case: Case):
+        if case.order is None:
+            return SKIP  # one example has one order
+        inputs, order = ctx.round(case), np.asarray(case.order)
         return rejudge_relation(ctx, case.dtype, lambda dtype: relation(inputs, order, dtype))
 
     def relation(inputs, order, dtype):
@@ -112,7 +96,7 @@ def batch_permutation(ctx):
             output=out_p, expected=predicted,
         )
 
-    return search(ctx, "batch_permutation", "batch-mismatch", prop, strategy=_permuted(ctx), pinned=False)
+    return Property("batch_permutation", "batch-mismatch", prop)
 
 
 @register("batch_consistency", "batch-mismatch", _one_reduction)
@@ -147,4 +131,4 @@ def batch_consistency(ctx):
             output=out, expected=predicted,
         )
 
-    return search(ctx, "batch_consistency", "batch-mismatch", prop)
+    return Property("batch_consistency", "batch-mismatch", prop)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._engine import SKIP, Failure, search
+from ._engine import SKIP, Failure, Property
 from ..target import TERMS
 from .registry import register
 
@@ -19,4 +19,4 @@ def no_mutation(ctx):
             return None
         return Failure(f"the call modified {', '.join(call.mutated)} in place")
 
-    return search(ctx, "no_mutation", "input-mutated", prop, pinned=False)
+    return Property("no_mutation", "input-mutated", prop)

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import tolerance
 from ..frameworks.base import AdapterTypeError
-from ._engine import SKIP, Failure, expected_shape, search, shape_ok
+from ._engine import SKIP, Failure, Property, expected_shape, shape_ok
 from ..target import DETERMINISTIC_TERMS, TERMS
 from .registry import register
 
@@ -27,7 +27,7 @@ def returns_array(ctx):
             return Failure(f"returned {call.error}", code="output-type")
         return Failure(f"raised {type(call.error).__name__}: {call.error}", code="raised")
 
-    return search(ctx, "returns_array", "raised", prop)
+    return Property("returns_array", "raised", prop)
 
 
 @register("shape", "shape", terms=_LOSS_LIKE)
@@ -47,7 +47,7 @@ def shape(ctx):
             output=call.output,
         )
 
-    return search(ctx, "shape", "shape", prop)
+    return Property("shape", "shape", prop)
 
 
 @register("dtype", "dtype", terms=TERMS)
@@ -71,7 +71,7 @@ def dtype(ctx):
         return Failure(f"{case.dtype} inputs give a {call.dtype} output: the output {what}",
                        severity="warning")
 
-    return search(ctx, "dtype", "dtype", prop)
+    return Property("dtype", "dtype", prop)
 
 
 @register("finite", "nonfinite", terms=_LOSS_LIKE)
@@ -95,4 +95,4 @@ def finite(ctx):
             output=call.output, expected=expected, severity=severity,
         )
 
-    return search(ctx, "finite", "nonfinite", prop)
+    return Property("finite", "nonfinite", prop)

@@ -30,7 +30,7 @@ from scipy import stats
 
 from .. import spec, tolerance
 from ..strategies import Case, value_range
-from ._engine import SKIP, Failure, search
+from ._engine import SKIP, Failure, Property
 from .registry import register
 
 FALSE_FAILURE = 1e-6
@@ -78,7 +78,7 @@ def sampler_value(ctx):
             output=z, expected=want,
         )
 
-    return search(ctx, "sampler_value", "sampler", prop)
+    return Property("sampler_value", "sampler", prop)
 
 
 @st.composite
@@ -138,8 +138,8 @@ def sampler_distribution(ctx):
         return Failure(f"(z - mu) / sigma over {eps.size} draws is not standard normal: "
                        + "; ".join(failures) + f" (false-failure probability <= {FALSE_FAILURE:g})")
 
-    return search(ctx, "sampler_distribution", "sampler", prop, strategy=_large_cases(ctx),
-                  pinned=False, max_examples=2)
+    return Property("sampler_distribution", "sampler", prop, strategy=_large_cases(ctx),
+                    pinned=False, max_examples=2)
 
 
 _DZ_DSCALE = {
@@ -192,4 +192,4 @@ def sampler_gradient(ctx):
                 )
         return None
 
-    return search(ctx, "sampler_gradient", "gradient", prop)
+    return Property("sampler_gradient", "gradient", prop)

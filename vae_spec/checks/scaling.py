@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import reference
 from ..report import CheckResult
-from ._engine import SKIP, Failure, evaluate, search
+from ._engine import SKIP, Failure, Property, evaluate
 from ._precision import ERROR, rejudge_relation
 from .value import at_the_prior, compare_with_spec
 from .registry import register
@@ -89,7 +89,7 @@ def _scaling_check(ctx, name, axis_inputs, declared, part, mean_code, zero_kl_is
         return Failure(message, error=float(error), bound=float(bound), margin=float(error / bound),
                        output=out_dup, expected=predicted, code=code)
 
-    return search(ctx, name, mean_code, prop, pinned=False)
+    return Property(name, mean_code, prop)
 
 
 def _beyond_the_declared_size(ctx, inputs, dtype, failure, part, axes):

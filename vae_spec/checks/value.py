@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import reference
-from ._engine import SKIP, Failure, evaluate, search
+from ._engine import SKIP, Failure, Property, evaluate
 from ._precision import ERROR, PRECISION, judge, precision_message
 from .registry import register
 
@@ -92,7 +92,7 @@ def value(ctx):
             output=evaluation.output, expected=evaluation.expected.value, code="recon-formula",
         )
 
-    return search(ctx, "value", "kl-formula", prop)
+    return Property("value", "kl-formula", prop)
 
 
 def _precision_failure(dtype, evaluation, comparison) -> Failure:

@@ -37,6 +37,9 @@ class Adapter(abc.ABC):
     extra: str
     #: False when the framework has no automatic differentiation
     supports_grad: bool = True
+    #: True when each new input shape costs a compilation (jax.jit): the search then keeps to
+    #: a few shape buckets
+    compiles_per_shape: bool = False
 
     @abc.abstractmethod
     def dtypes(self) -> tuple[str, ...]:

@@ -40,6 +40,8 @@ class JaxAdapter(Adapter):
     module = "jax"
     extra = "jax"
 
+    compiles_per_shape = True  # prepare() jits the function
+
     def __init__(self) -> None:
         jax.config.update("jax_enable_x64", True)
 

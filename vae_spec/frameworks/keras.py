@@ -43,6 +43,7 @@ class KerasAdapter(Adapter):
             )
         self.backend_adapter: Adapter = get_adapter(self.backend)
         self.supports_grad = self.backend_adapter.supports_grad
+        self.compiles_per_shape = self.backend_adapter.compiles_per_shape
 
     def dtypes(self) -> tuple[str, ...]:
         return self.backend_adapter.dtypes()

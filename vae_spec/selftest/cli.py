@@ -6,6 +6,8 @@ Exit status 0 when every mutant is caught and no correct variant fails, 1 otherw
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 
 from .corpus import FRAMEWORKS
@@ -34,17 +36,34 @@ def add_parser(verbs) -> argparse.ArgumentParser:
     parser.add_argument("--framework", action="append", choices=FRAMEWORKS, dest="frameworks",
                         help="restrict to this framework (repeatable; default all installed)")
     parser.add_argument("--max-examples", type=_positive, help="cases per check (default: the profile's)")
+    parser.add_argument("-j", "--jobs", type=_positive, default=os.cpu_count() or 1,
+                        help="worker processes (default: one per CPU core)")
+    parser.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
     parser.set_defaults(run=run)
     return parser
+
+
+def progress_line(stream=None):
+    """A progress callback that rewrites one line on ``stream`` (stderr) when it is a terminal,
+    and None (no progress) when it is not."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        return None
+    width = shutil.get_terminal_size().columns - 1
+
+    def progress(done, total, line):
+        text = f"[{done}/{total}] {line}"[:width]
+        stream.write(f"\r\033[K{text}" + ("\n" if done == total else ""))
+        stream.flush()
+
+    return progress
 
 
 def run(options) -> int:
     from .runner import run_selftest
 
-    def progress(line):
-        print(line, file=sys.stderr, flush=True)
-
     result = run_selftest(seeds=options.seeds, frameworks=options.frameworks,
-                          max_examples=options.max_examples, progress=None if options.json else progress)
+                          max_examples=options.max_examples, jobs=options.jobs,
+                          progress=None if options.quiet else progress_line())
     print(result.to_json() if options.json else result.to_text())
     return 0 if result.passed else 1

@@ -51,6 +51,10 @@ class MutantResult:
     backend: str | None = None
     error: str | None = None
 
+    def progress_line(self) -> str:
+        verdict = "caught" if self.caught else "NOT caught"
+        return f"{self.entry.id} seed {self.seed}: {verdict} by {', '.join(self.caught_by) or '-'}"
+
     def as_dict(self) -> dict:
         e = self.entry
         return {
@@ -78,6 +82,9 @@ class AuditResult:
     @property
     def false_alarms(self) -> int:
         return len(self.failures)
+
+    def progress_line(self) -> str:
+        return f"{self.entry.id}: {self.false_alarms} false alarm(s) in {len(self.seeds)} seed(s)"
 
     def as_dict(self) -> dict:
         e = self.entry
@@ -276,32 +283,55 @@ def audit_correct(entry: Entry, *, seeds=(0,), max_examples: int | None = None,
 
 
 def run_selftest(seeds: int = 1, frameworks=None, max_examples: int | None = None, *,
-                 mutant_seeds: int = 1, progress: Callable[[str], None] | None = None) -> SelftestResult:
+                 mutant_seeds: int = 1, jobs: int = 1,
+                 progress: Callable[[int, int, str], None] | None = None) -> SelftestResult:
     """Run every mutant (under seeds 0..mutant_seeds-1) and audit every correct variant (seeds 0..seeds-1).
 
     ``frameworks`` restricts the corpus; entries whose framework is not installed are skipped and
     listed. ``max_examples`` is the number of cases per check (the profile's by default).
+    ``jobs`` > 1 spreads the entries over that many worker processes. ``progress(done, total,
+    line)`` is called as each entry finishes.
     """
     if seeds < 1 or mutant_seeds < 1:
         raise ValueError(f"seeds: expected a positive number, got {min(seeds, mutant_seeds)}")
+    if jobs < 1:
+        raise ValueError(f"jobs: expected a positive number, got {jobs}")
     start = time.perf_counter()
-    skipped, mutants, audit = [], [], []
-    for entry in entries("mutant", frameworks):
-        if not is_installed(entry.framework):
-            skipped.append({"id": entry.id, "reason": f"{entry.framework} is not installed"})
-            continue
-        for seed in range(mutant_seeds):
-            result = evaluate_mutant(entry, seed=seed, max_examples=max_examples)
-            mutants.append(result)
-            if progress:
-                progress(f"{entry.id} seed {seed}: {'caught' if result.caught else 'NOT caught'} "
-                         f"by {', '.join(result.caught_by) or '-'}")
-    for entry in entries("correct", frameworks):
-        if not is_installed(entry.framework):
-            skipped.append({"id": entry.id, "reason": f"{entry.framework} is not installed"})
-            continue
-        result = audit_correct(entry, seeds=range(seeds), max_examples=max_examples)
-        audit.append(result)
+    skipped, tasks = [], []
+    for kind in ("mutant", "correct"):
+        for entry in entries(kind, frameworks):
+            if not is_installed(entry.framework):
+                skipped.append({"id": entry.id, "reason": f"{entry.framework} is not installed"})
+            elif kind == "mutant":
+                tasks += [(_mutant_task, (entry, seed, max_examples)) for seed in range(mutant_seeds)]
+            else:
+                tasks.append((_audit_task, (entry, seeds, max_examples)))
+    results = [None] * len(tasks)
+
+    def finished(index, result, done):
+        results[index] = result
         if progress:
-            progress(f"{entry.id}: {result.false_alarms} false alarm(s) in {len(result.seeds)} seed(s)")
+            progress(done, len(tasks), result.progress_line())
+
+    if jobs == 1:
+        for index, (task, args) in enumerate(tasks):
+            finished(index, task(*args), index + 1)
+    else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(task, *args): index for index, (task, args) in enumerate(tasks)}
+            for done, future in enumerate(as_completed(futures), 1):
+                finished(futures[future], future.result(), done)
+    mutants = [r for r in results if isinstance(r, MutantResult)]
+    audit = [r for r in results if isinstance(r, AuditResult)]
     return SelftestResult(mutants, audit, skipped, seeds, max_examples, time.perf_counter() - start)
+
+
+def _mutant_task(entry: Entry, seed: int, max_examples: int | None) -> MutantResult:
+    return evaluate_mutant(entry, seed=seed, max_examples=max_examples)
+
+
+def _audit_task(entry: Entry, seeds: int, max_examples: int | None) -> AuditResult:
+    return audit_correct(entry, seeds=range(seeds), max_examples=max_examples)
