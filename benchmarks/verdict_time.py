@@ -1,22 +1,37 @@
-"""Time to a verdict: check() and diagnose() on a correct loss in each framework.
+"""Time to a verdict: check() and diagnose() of a correct loss, against the loss's own cost.
 
-Prints, per framework: the framework's import time (excluded from the rest), check()'s wall
-time with the default profile and the share of it spent inside the user's function, and
-diagnose()'s wall time. With --compile, also check(compile=True)'s compiled-variant checks.
+Per framework, in one process: the framework's import (excluded from the rest), then
+- ``calls``: 1000 direct calls of the loss at one shape (B = 4, d = 5, D = 12, float32, native
+  inputs built once, one warm-up call first; jax's loss under ``jax.jit``, as check calls it);
+- ``check``: ``check()`` with the default profile and shapes declared (data (12,), latent (5,)),
+  the first run in the process (cold: jax compiles here), and its ratio to ``calls``;
+- ``inferred``: the same check with no shape declared (the layout found by probing), and its
+  ratio to the declared-shape check;
+- ``diagnose``: ``diagnose()`` of the same loss, shapes declared.
 
-    python benchmarks/verdict_time.py [--frameworks numpy,torch,...] [--compile] [--repeats 1]
+    python benchmarks/verdict_time.py [--frameworks numpy,torch,tensorflow,jax,keras]
+
+Each framework runs in its own subprocess, so that no framework's import or compilation cache
+helps another. Goals (issue "Speed"): numpy and torch check <= 25x calls, TensorFlow eager
+check <= 2 s, jax check <= 100x calls, diagnose <= 0.5 s for numpy and torch, inferred <= 2x
+declared.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import statistics
+import json
+import os
+import subprocess
+import sys
 import time
 
-from vae_spec import Target, check, diagnose
+import numpy as np
 
 MODULES = {"numpy": "numpy", "torch": "torch", "tensorflow": "tensorflow", "jax": "jax", "keras": "keras"}
+ARGS = ("x_recon", "x", "mu", "logvar")
+SHAPES = {"data_shape": (12,), "latent_shape": (5,)}
 
 
 def make_loss(framework: str):
@@ -45,70 +60,99 @@ def make_loss(framework: str):
     return loss
 
 
-class Timed:
-    """The user's function, with the time spent inside it accumulated."""
+def direct_calls(framework: str, n: int = 1000) -> float:
+    """Seconds for ``n`` calls of the loss on native float32 inputs of one shape."""
+    from vae_spec.frameworks.base import get_adapter
 
-    def __init__(self, fn):
-        self.fn, self.seconds = fn, 0.0
+    adapter = get_adapter(framework)
+    loss = adapter.prepare(make_loss(framework))  # what check calls (jax: jitted)
+    rng = np.random.default_rng(0)
+    values = {"x_recon": rng.uniform(0.1, 0.9, (4, 12)), "x": rng.integers(0, 2, (4, 12)).astype(float),
+              "mu": rng.normal(size=(4, 5)), "logvar": rng.normal(size=(4, 5))}
+    natives = [adapter.asarray(values[name], "float32") for name in ARGS]
+    adapter.to_numpy(loss(*natives))  # warm-up (jax: compiles)
+    start = time.perf_counter()
+    for _ in range(n):
+        out = loss(*natives)
+    adapter.to_numpy(out)  # jax dispatches asynchronously: wait for the last result
+    return time.perf_counter() - start
 
-    def __call__(self, *args):
-        start = time.perf_counter()
-        try:
-            return self.fn(*args)
-        finally:
-            self.seconds += time.perf_counter() - start
 
+def measure(framework: str) -> dict:
+    from vae_spec import Target, check, diagnose
 
-def measure(framework: str, compile_: bool, repeats: int) -> dict:
     start = time.perf_counter()
     importlib.import_module(MODULES[framework])
-    imported = time.perf_counter() - start
-    rows = {"framework": framework, "import_s": imported, "check_s": [], "inside_s": [], "diagnose_s": []}
-    for _ in range(repeats):
-        timed = Timed(make_loss(framework))
-        target = Target(timed, framework=framework, args=("x_recon", "x", "mu", "logvar"),
-                        likelihood="bernoulli-probs", name=f"{framework}-bernoulli")
+    row = {"framework": framework, "import_s": time.perf_counter() - start}
+    row["calls_s"] = direct_calls(framework)
+
+    def timed_check(**shapes):
+        target = Target(make_loss(framework), framework=framework, args=ARGS,
+                        likelihood="bernoulli-probs", name=f"{framework}-bernoulli", **shapes)
         start = time.perf_counter()
         report = check(target, raise_on_failure=False)
-        rows["check_s"].append(time.perf_counter() - start)
-        rows["inside_s"].append(timed.seconds)
-        rows["passed"] = report.passed
-        if not report.passed:
-            rows["failures"] = [f"{c.name}: {c.message}" for c in report.failures]
-        start = time.perf_counter()
-        verdict = diagnose(Target(make_loss(framework), framework=framework, args=("x_recon", "x", "mu", "logvar")))
-        rows["diagnose_s"].append(time.perf_counter() - start)
-        rows["is_elbo"] = verdict.is_elbo
-    if compile_ and framework in ("torch", "tensorflow", "jax"):
-        target = Target(make_loss(framework), framework=framework, args=("x_recon", "x", "mu", "logvar"),
-                        likelihood="bernoulli-probs")
-        start = time.perf_counter()
-        report = check(target, checks=("value", "gradient"), compile=True, raise_on_failure=False)
-        rows["compile_total_s"] = time.perf_counter() - start
-        rows["compiled"] = {c.name: round(c.seconds, 2) for c in report.checks if "compiled" in c.name}
-        rows["compiled_passed"] = report.passed
-    return rows
+        return time.perf_counter() - start, report
+
+    row["check_s"], report = timed_check(**SHAPES)
+    row["passed"] = report.passed
+    row["failures"] = [f"{c.name}: {c.message}" for c in report.failures]
+    row["inferred_s"], inferred = timed_check()
+    row["passed"] = row["passed"] and inferred.passed
+    start = time.perf_counter()
+    verdict = diagnose(Target(make_loss(framework), framework=framework, args=ARGS, **SHAPES))
+    row["diagnose_s"] = time.perf_counter() - start
+    row["is_elbo"] = verdict.is_elbo
+    return row
+
+
+GOALS = {
+    "numpy": ("ratio", 25.0), "torch": ("ratio", 25.0), "tensorflow": ("seconds", 2.0),
+    "jax": ("ratio", 100.0), "keras": (None, None),
+}
+
+
+def verdict(row) -> str:
+    kind, limit = GOALS[row["framework"]]
+    ratio = row["check_s"] / row["calls_s"]
+    if kind == "ratio":
+        goal = f"check <= {limit:g}x: {'met' if ratio <= limit else 'not met'}"
+    elif kind == "seconds":
+        goal = f"check <= {limit:g} s: {'met' if row['check_s'] <= limit else 'not met'}"
+    else:
+        goal = "no goal"
+    if row["framework"] in ("numpy", "torch"):
+        goal += f"; diagnose <= 0.5 s: {'met' if row['diagnose_s'] <= 0.5 else 'not met'}"
+    goal += f"; inferred <= 2x: {'met' if row['inferred_s'] <= 2 * row['check_s'] else 'not met'}"
+    return goal
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frameworks", default="numpy,torch,tensorflow,jax,keras")
-    parser.add_argument("--compile", action="store_true")
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # a subprocess measures one framework
     options = parser.parse_args()
-    print(f"{'framework':11} {'import s':>8} {'check s':>8} {'in fn':>6} {'diagnose s':>10}  verdicts")
+    if options.one:
+        print(json.dumps(measure(options.one)))
+        return
+    print(f"load average {os.getloadavg()[0]:.1f}; KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'tensorflow')}")
+    print("| framework | import s | 1000 calls s | check s | ratio | inferred s | inferred / declared "
+          "| diagnose s | verdicts | goals |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
     for framework in options.frameworks.split(","):
-        row = measure(framework, options.compile, options.repeats)
-        check_s = statistics.median(row["check_s"])
-        share = statistics.median(i / c for i, c in zip(row["inside_s"], row["check_s"]))
-        print(f"{framework:11} {row['import_s']:8.2f} {check_s:8.2f} {share:6.0%} "
-              f"{statistics.median(row['diagnose_s']):10.2f}  check {'pass' if row['passed'] else 'FAIL'}, "
-              f"diagnose {'ELBO' if row['is_elbo'] else 'NOT ELBO'}")
-        for failure in row.get("failures", []):
+        out = subprocess.run([sys.executable, __file__, "--one", framework], capture_output=True, text=True,
+                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        if out.returncode != 0:
+            print(f"| {framework} | failed: {out.stderr.strip().splitlines()[-1:]} |")
+            continue
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        verdicts = (f"check {'pass' if row['passed'] else 'FAIL'}, "
+                    f"diagnose {'ELBO' if row['is_elbo'] else 'NOT ELBO'}")
+        print(f"| {framework} | {row['import_s']:.2f} | {row['calls_s']:.3f} | {row['check_s']:.2f} "
+              f"| {row['check_s'] / row['calls_s']:.0f}x | {row['inferred_s']:.2f} "
+              f"| {row['inferred_s'] / row['check_s']:.2f} | {row['diagnose_s']:.2f} | {verdicts} "
+              f"| {verdict(row)} |")
+        for failure in row["failures"]:
             print("    ", failure)
-        if "compiled" in row:
-            print(f"{'':11} compiled: {row['compiled']} (total {row['compile_total_s']:.1f} s, "
-                  f"{'pass' if row['compiled_passed'] else 'FAIL'})")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ design keeps cond(A) below ~1e3, and FIT_FACTOR = 4 covers it at kappa >= 32.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -140,28 +141,21 @@ def candidate_forms(target, vector_output: bool) -> list[Form]:
 
 
 def columns(form: Form, target, inputs: dict, cache: dict):
-    """Feature columns (rows x 5: R, K, C, 1, L) and per-row magnitudes for one probe; None if invalid."""
+    """Feature columns (rows x 5: R, K, C, 1, L) and per-row magnitudes for one probe; None if invalid.
+
+    ``cache`` holds the probe's element terms and reduced columns, which many forms share.
+    """
     feature = {}
     magnitude = {}
     if form.likelihood is not None:
-        key = ("recon", form.likelihood)
-        if key not in cache:
-            cache[key] = recon_elements(form.likelihood, inputs)
-        r, r_mag = cache[key]
-        feature["R"] = _reduce(r, form.data, form.batch_recon)
-        magnitude["R"] = _reduce(r_mag, form.data, form.batch_recon)
+        feature["R"], magnitude["R"], constant = _recon_columns(form, inputs, cache)
         if form.likelihood in WITH_CONSTANTS:
-            feature["C"] = _reduce(np.ones_like(r), form.data, form.batch_recon)
+            feature["C"] = constant
     if form.kl_param is not None:
-        key = ("kl", form.kl_param, form.prior)
-        if key not in cache:
-            cache[key] = kl_elements(form.kl_param, form.prior, inputs, target.posterior)
-        if cache[key] is None:
+        reduced = _kl_columns(form, target, inputs, cache)
+        if reduced is None:
             return None
-        k, k_mag = cache[key]
-        feature["K"] = _reduce(k, form.latent, form.batch_kl)
-        feature["L"] = _reduce(np.ones_like(k), form.latent, form.batch_kl)
-        magnitude["K"] = _reduce(k_mag, form.latent, form.batch_kl)
+        feature["K"], feature["L"], magnitude["K"] = reduced
     rows = max(len(v) for v in feature.values())  # a reduced term is added to every row
     feature = {k: np.broadcast_to(v, (rows,)) for k, v in feature.items()}
     magnitude = {k: np.broadcast_to(v, (rows,)) for k, v in magnitude.items()}
@@ -171,6 +165,35 @@ def columns(form: Form, target, inputs: dict, cache: dict):
         np.ones(rows) if target.term in ("loss", "elbo") else zeros, feature.get("L", zeros),
     ], axis=1)
     return matrix, magnitude.get("R", zeros), magnitude.get("K", zeros)
+
+
+def _recon_columns(form: Form, inputs: dict, cache: dict):
+    """(R, |R| magnitude, per-element count C) reduced as the form says, cached per probe."""
+    key = ("R", form.likelihood, form.data, form.batch_recon)
+    if key not in cache:
+        elements = ("recon", form.likelihood)
+        if elements not in cache:
+            cache[elements] = recon_elements(form.likelihood, inputs)
+        r, r_mag = cache[elements]
+        cache[key] = (_reduce(r, form.data, form.batch_recon), _reduce(r_mag, form.data, form.batch_recon),
+                      _reduce(np.ones_like(r), form.data, form.batch_recon))
+    return cache[key]
+
+
+def _kl_columns(form: Form, target, inputs: dict, cache: dict):
+    """(K, per-latent count L, |K| magnitude) reduced as the form says, cached; None if invalid."""
+    key = ("K", form.kl_param, form.prior, form.latent, form.batch_kl)
+    if key not in cache:
+        elements = ("kl", form.kl_param, form.prior)
+        if elements not in cache:
+            cache[elements] = kl_elements(form.kl_param, form.prior, inputs, target.posterior)
+        if cache[elements] is None:
+            cache[key] = None
+        else:
+            k, k_mag = cache[elements]
+            cache[key] = (_reduce(k, form.latent, form.batch_kl), _reduce(np.ones_like(k), form.latent, form.batch_kl),
+                          _reduce(k_mag, form.latent, form.batch_kl))
+    return cache[key]
 
 
 def fit(form: Form, target, probe_inputs: list[dict], outputs: list[np.ndarray],
@@ -201,13 +224,18 @@ def fit(form: Form, target, probe_inputs: list[dict], outputs: list[np.ndarray],
     residual = y - a @ coef
     magnitude = (np.abs(coef[0]) * r_mag + np.abs(coef[1]) * k_mag + np.abs(coef[2] * a[:, 2])
                  + np.abs(coef[3]) + np.abs(coef[4] * a[:, 4]) + np.abs(y))
-    kappas = np.array([tolerance.kappa(4 * int(c)) for c in n])
+    kappas = np.array([_kappa(4 * int(c)) for c in n])
     bounds = FIT_FACTOR * kappas * tolerance.UNIT_ROUNDOFF[dtype] * magnitude + 1e-300
     return Fit(
         form=form, recon=float(coef[0]), kl=float(coef[1]), per_element=float(coef[2]),
         offset=float(coef[3]), per_latent=float(coef[4]), margin=float(np.max(np.abs(residual) / bounds)),
         relative_residual=float(np.max(np.abs(residual) / np.maximum(magnitude, 1e-300))),
     )
+
+
+@functools.lru_cache(maxsize=None)
+def _kappa(n_summands: int) -> float:
+    return tolerance.kappa(n_summands)
 
 
 def fit_all(target, probe_inputs, outputs, dtype, vector_output) -> list[Fit]:
