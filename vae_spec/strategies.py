@@ -51,6 +51,14 @@ class Case:
     def batch_size(self) -> int:
         return next(iter(self.inputs.values())).shape[0]
 
+    def __repr__(self) -> str:
+        """Shapes, dtype and regime: what hypothesis prints for a case (the values are in the report)."""
+        shapes = ", ".join(f"{name}{tuple(value.shape)}" for name, value in self.inputs.items())
+        return f"Case({shapes}, {self.dtype}, {self.regime})"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # hypothesis' printer, which expands dataclasses
+        printer.text(repr(self))
+
 
 # -- shapes ---------------------------------------------------------------------------------
 def batch_sizes(max_size: int = MAX_BATCH) -> st.SearchStrategy[int]:
