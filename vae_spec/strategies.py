@@ -16,6 +16,7 @@ Regimes (every range is clipped to what the dtype represents without overflow of
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -61,11 +62,6 @@ class Case:
 
 
 # -- shapes ---------------------------------------------------------------------------------
-def batch_sizes(max_size: int = MAX_BATCH) -> st.SearchStrategy[int]:
-    """Batch sizes from 1 (the smallest, where shrinking goes) to ``max_size``."""
-    return st.integers(1, max_size)
-
-
 @st.composite
 def layouts(draw, layout=None, max_batch: int = MAX_BATCH):
     """(B, latent shape, data shape) within ``layout``, with B, d and D pairwise different
@@ -76,10 +72,15 @@ def layouts(draw, layout=None, max_batch: int = MAX_BATCH):
     """
     layout = layout or Layout(Axes((3,), "inferred", LATENT_VECTOR), Axes((4,), "inferred", DATA_VECTOR), ())
     latent = draw(layout.latent.draw())
-    data = draw(layout.data.draw().filter(
-        lambda shape: not (layout.latent.varies and layout.data.varies) or math.prod(shape) != math.prod(latent)))
+    if layout.latent.varies and layout.data.varies:
+        # sampled from the allowed shapes, not filtered: a filter is rebuilt (and its lambda
+        # parsed by hypothesis) on every draw
+        data = draw(st.sampled_from([shape for shape in layout.data.family.all_shapes()
+                                     if math.prod(shape) != math.prod(latent)]))
+    else:
+        data = draw(layout.data.draw())
     sizes = {math.prod(latent), math.prod(data)}
-    batch = draw(batch_sizes(max_batch).filter(lambda b: b == 1 or b not in sizes))
+    batch = draw(st.sampled_from([b for b in range(1, max_batch + 1) if b == 1 or b not in sizes]))
     return batch, latent, data
 
 
@@ -121,17 +122,25 @@ def value_range(name: str, regime: str, dtype: str, likelihood=None) -> tuple[fl
     raise ValueError(f"no value range for input {name!r}")
 
 
+# strategies are built once per argument set: building one per draw costs more than drawing
+@functools.cache
 def _elements(low: float, high: float) -> st.SearchStrategy[float]:
     return st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
+@functools.cache
 def _binary_or_soft(binary: bool) -> st.SearchStrategy[float]:
     return st.sampled_from([0.0, 1.0]) if binary else _elements(0.0, 1.0)
 
 
+@functools.cache
+def _arrays(shape: tuple[int, ...], elements: st.SearchStrategy[float]) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.float64, shape, elements=elements)
+
+
 def _array(draw, shape, elements, generate) -> np.ndarray:
     if math.prod(shape) <= SMALL_ELEMENTS:
-        return draw(hnp.arrays(np.float64, shape, elements=elements))
+        return draw(_arrays(tuple(shape), elements))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return generate(rng, shape)
 
@@ -154,6 +163,13 @@ def input_shape(name: str, batch: int, latent: tuple, data: tuple, samples: int 
 def sample_count(target) -> st.SearchStrategy[int | None]:
     """K for the iwae term (1 to 4 importance samples), None otherwise."""
     return st.integers(1, 4) if target.term == "iwae" else st.none()
+
+
+def _reordering(order: list[int]) -> tuple[int, ...]:
+    """``order``, with its first two entries swapped if it leaves the batch as it is."""
+    if order == sorted(order):
+        order[0], order[1] = order[1], order[0]
+    return tuple(order)
 
 
 #: the few fixed (B, d, D) size parameters compiled variants are checked on (each new shape
@@ -181,8 +197,7 @@ def cases(draw, target, dtypes, regimes=REGIMES, max_batch: int = MAX_BATCH, buc
     samples = draw(sample_count(target))
     # on buckets the example is repeated to the batch's own size: no shape beyond the bucket's
     repeats = batch if buckets and batch > 1 else draw(st.integers(2, 5))
-    order = None if batch == 1 else draw(
-        st.permutations(range(batch)).filter(lambda p: list(p) != sorted(p)))
+    order = None if batch == 1 else _reordering(draw(st.permutations(range(batch))))
     likelihood = parse_likelihood(target.likelihood) if target.likelihood else None
     inputs = {}
     for name in target.array_args:
@@ -195,7 +210,7 @@ def cases(draw, target, dtypes, regimes=REGIMES, max_batch: int = MAX_BATCH, buc
             inputs[name] = _array(draw, shape, _binary_or_soft(binary), generate)
         else:
             inputs[name] = _array(draw, shape, _elements(low, high), _uniform(low, high))
-    return Case(inputs, dtype, regime, repeats, None if order is None else tuple(order))
+    return Case(inputs, dtype, regime, repeats, order)
 
 
 def classic_cases(target, dtype: str, layout=None) -> list[Case]:

@@ -9,6 +9,8 @@ vary within the rank, or one fixed shape; and whether it was declared or inferre
 
 from __future__ import annotations
 
+import functools
+import itertools
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
@@ -27,12 +29,21 @@ class Family:
     centre: tuple[int, ...]
 
     def shapes(self) -> st.SearchStrategy[tuple[int, ...]]:
-        return st.tuples(*(st.integers(low, high) for low, high in self.limits))
+        return _shapes(self.limits)
+
+    def all_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Every shape within the limits, smallest sizes first."""
+        return tuple(itertools.product(*(range(low, high + 1) for low, high in self.limits)))
 
     def sized(self, n: int) -> tuple[int, ...]:
         shape = list(self.centre)
         shape[self.size_axis] = n
         return tuple(shape)
+
+
+@functools.cache
+def _shapes(limits) -> st.SearchStrategy[tuple[int, ...]]:
+    return st.tuples(*(st.integers(low, high) for low, high in limits))
 
 
 LATENT_VECTOR = Family("latent-vector", "(B, d)", ((1, 12),), (1,), 0, (3,))
