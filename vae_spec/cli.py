@@ -146,7 +146,7 @@ def _cmd_demo(options) -> int:
 
     print("vae-spec demo: each bundled loss diagnosed (nothing declared but its inputs), then its "
           "author's claim checked.\n")
-    run_demo(check_examples=not options.no_check)
+    run_demo(check_examples=not options.no_check, jobs=options.jobs)
     return EXIT_OK
 
 
@@ -181,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose_parser.set_defaults(run=_cmd_diagnose)
     demo_parser = verbs.add_parser("demo", help="diagnose and check the bundled examples")
     demo_parser.add_argument("--no-check", action="store_true", help="diagnose only (faster)")
+    demo_parser.add_argument("-j", "--jobs", type=int, default=None,
+                             help="worker processes (default: one per CPU core; 1 runs in this process)")
     demo_parser.set_defaults(run=_cmd_demo)
     from .selftest.cli import add_parser as add_selftest_parser
 

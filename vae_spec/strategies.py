@@ -3,7 +3,9 @@
 A :class:`Case` holds float64 input arrays by canonical name, the dtype the function is called
 in and the value regime they were drawn from. Small cases are element-wise hypothesis arrays,
 so a failure shrinks to a minimal counterexample; cases with more than ``SMALL_ELEMENTS``
-elements in an array draw their values from a seeded numpy generator (the seed shrinks).
+elements in an array, and every case of the wide regime, draw their values from a seeded numpy
+generator (the seed shrinks): hypothesis' element draws favour simple values, and the wide
+regime exists to reach the ends of each range (probabilities log-uniformly close to 0 and 1).
 
 Regimes (every range is clipped to what the dtype represents without overflow of the terms):
 
@@ -138,15 +140,27 @@ def _arrays(shape: tuple[int, ...], elements: st.SearchStrategy[float]) -> st.Se
     return hnp.arrays(np.float64, shape, elements=elements)
 
 
-def _array(draw, shape, elements, generate) -> np.ndarray:
-    if math.prod(shape) <= SMALL_ELEMENTS:
+def _array(draw, shape, elements, generate, spread: bool = False) -> np.ndarray:
+    """Element-wise hypothesis values for a small array; values from a seeded generator for a
+    large one, and for a ``spread`` one (the wide regime), which must reach its range's ends:
+    hypothesis' element draws favour simple values (0, 1, constants of the code under test)."""
+    if math.prod(shape) <= SMALL_ELEMENTS and not spread:
         return draw(_arrays(tuple(shape), elements))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return generate(rng, shape)
 
 
-def _uniform(low, high):
-    return lambda rng, shape: rng.uniform(low, high, size=shape)
+def _spread(low, high):
+    """Uniform over [low, high]; within (0, 1) (a probability), the distance to the nearer
+    end log-uniform from ``low`` to 1/2, so that values next to 0 and 1 are drawn."""
+    if not 0.0 < low < high < 1.0:
+        return lambda rng, shape: rng.uniform(low, high, size=shape)
+
+    def generate(rng, shape):
+        distance = np.exp(rng.uniform(math.log(low), math.log(0.5), size=shape))
+        return np.where(rng.random(shape) < 0.5, distance, 1.0 - distance)
+
+    return generate
 
 
 def input_shape(name: str, batch: int, latent: tuple, data: tuple, samples: int | None = None) -> tuple[int, ...]:
@@ -206,10 +220,11 @@ def cases(draw, target, dtypes, regimes=REGIMES, max_batch: int = MAX_BATCH, buc
         if name == "x" and low == 0.0 and high == 1.0:
             binary = draw(st.booleans())
             generate = (lambda rng, s: rng.integers(0, 2, size=s).astype(np.float64)) if binary \
-                else _uniform(0.0, 1.0)
+                else _spread(0.0, 1.0)
             inputs[name] = _array(draw, shape, _binary_or_soft(binary), generate)
         else:
-            inputs[name] = _array(draw, shape, _elements(low, high), _uniform(low, high))
+            inputs[name] = _array(draw, shape, _elements(low, high), _spread(low, high),
+                                  spread=regime == "wide")
     return Case(inputs, dtype, regime, repeats, order)
 
 
