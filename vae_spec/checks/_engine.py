@@ -3,8 +3,10 @@
 A check is a property of one case: it returns None when the case conforms, a
 :class:`Failure` when it does not, or :data:`SKIP` when the case says nothing (the function
 raised, which the ``returns_array`` check reports; the expected value overflows the dtype).
-:func:`search` runs the property under hypothesis, keeps the shrunk minimal failing case and
-turns it into a :class:`~vae_spec.report.CheckResult` with a counterexample and a repro.
+:func:`run` searches the properties of every check of a run on one set of cases; a property
+that fails there is searched again alone (:func:`search`), which shrinks its failing case to a
+minimal one, and becomes a :class:`~vae_spec.report.CheckResult` with a counterexample and a
+repro.
 """
 
 from __future__ import annotations

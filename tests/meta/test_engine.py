@@ -1,0 +1,90 @@
+"""The shared search: one set of cases for every check, shrinking per failing check, the memo."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vae_spec import Target
+from vae_spec.checks._engine import SKIP, Context, Failure, Property, run, search
+from vae_spec.frameworks import get_adapter
+
+
+def correct_loss(x_recon, x, mu, logvar):
+    bce = np.logaddexp(0, x_recon) - x * x_recon
+    kl = -0.5 * (1 + logvar - mu * mu - np.exp(logvar))
+    return np.mean(bce.sum(axis=1) + kl.sum(axis=1))
+
+
+def context(fn=correct_loss, max_examples=20, seed=0):
+    target = Target(fn, framework="numpy", args=("x_recon", "x", "mu", "logvar"),
+                    likelihood="bernoulli-logits")
+    return Context(target=target, adapter=get_adapter("numpy"), dtypes=("float32", "float64"),
+                   max_examples=max_examples, seed=seed)
+
+
+def fails_from_batch_3(case):
+    return Failure("B >= 3") if case.batch_size >= 3 else None
+
+
+def test_every_property_sees_every_case_until_it_fails():
+    seen = {"first": [], "second": []}
+
+    def record(name):
+        def holds(case):
+            seen[name].append(case)
+        return holds
+
+    first, second = run(context(), [Property("first", "c", record("first")), Property("second", "c", record("second"))])
+    assert first.status == second.status == "pass"
+    assert len(seen["first"]) == len(seen["second"]) == first.examples > 20  # pinned cases + 20 drawn
+    assert all(a is b for a, b in zip(seen["first"], seen["second"]))  # the same cases, in order
+
+
+def test_a_failing_property_is_shrunk_alone_as_its_own_search_shrinks_it():
+    """The shared search finds B >= 3; the search of that property alone shrinks it to B = 3,
+    the minimal failing batch, whatever the other properties do."""
+    ctx = context()
+    shared, passing = run(ctx, [Property("fails", "c", fails_from_batch_3), Property("passes", "c", lambda case: None)])
+    alone = search(context(), Property("fails", "c", fails_from_batch_3))
+    assert shared.status == alone.status == "fail" and passing.status == "pass"
+    assert np.asarray(shared.counterexample["inputs"]["mu"]).shape[0] == 3
+    assert shared.counterexample == alone.counterexample
+
+
+def test_a_crashing_property_is_an_error_of_its_own_check_only():
+    def crashes(case):
+        raise ZeroDivisionError("a defect in the check")
+
+    crashed, passing = run(context(), [Property("crashes", "c", crashes), Property("passes", "c", lambda case: None)])
+    assert crashed.status == "error" and "ZeroDivisionError" in crashed.message
+    assert passing.status == "pass"
+
+
+def test_skipped_cases_are_not_counted_as_conforming():
+    result, = run(context(), [Property("skips", "c", lambda case: SKIP)])
+    assert result.status == "skip"
+
+
+def test_the_function_is_called_once_per_distinct_input_and_dtype():
+    calls = []
+
+    def counted(x_recon, x, mu, logvar):
+        calls.append(tuple((a.dtype.name, a.shape, a.tobytes()) for a in (x_recon, x, mu, logvar)))
+        return correct_loss(x_recon, x, mu, logvar)
+
+    ctx = context(counted)
+
+    def calls_twice(case):
+        inputs = ctx.round(case)
+        first, second = ctx.call(inputs, case.dtype), ctx.call(inputs, case.dtype)
+        assert np.array_equal(first.output, second.output)
+
+    run(ctx, [Property("a", "c", calls_twice), Property("b", "c", calls_twice)])
+    assert len(calls) == len(set(calls)) > 0
+
+
+def test_a_random_target_is_called_afresh_every_time():
+    ctx = context()
+    ctx.target = Target(correct_loss, framework="numpy", term="stochastic_loss",
+                        args=("x_recon", "x", "mu", "logvar"), likelihood="bernoulli-logits")
+    assert not ctx.deterministic
