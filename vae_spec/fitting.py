@@ -27,8 +27,10 @@ design keeps cond(A) below ~1e3, and FIT_FACTOR = 4 covers it at kappa >= 32.
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,8 +80,33 @@ class Fit:
 
 
 # -- element terms -----------------------------------------------------------------------------
+_ELEMENTS: OrderedDict = OrderedDict()
+_ELEMENTS_KEPT = 512
+
+
+def _remembered(kind: tuple, arrays: tuple[np.ndarray, ...], compute):
+    """``compute()``, remembered by ``kind`` and the arrays' bytes: the fits of one diagnosis
+    (and of a check's naming of its departures) read the same probes under many forms."""
+    digest = hashlib.blake2b(repr(kind).encode(), digest_size=16)
+    for array in arrays:
+        array = np.ascontiguousarray(array, dtype=np.float64)
+        digest.update(repr(array.shape).encode() + array.tobytes())
+    key = digest.digest()
+    if key not in _ELEMENTS:
+        _ELEMENTS[key] = compute()
+        if len(_ELEMENTS) > _ELEMENTS_KEPT:
+            _ELEMENTS.popitem(last=False)
+    return _ELEMENTS[key]
+
+
 def recon_elements(likelihood: str, inputs: dict):
     """(natural element term r, its magnitude) of one likelihood on one probe."""
+    learned = tuple(inputs[name] for name in LEARNED if LEARNED[name] == likelihood)
+    return _remembered(("recon", likelihood), (inputs["x"], inputs["x_recon"], *learned),
+                       lambda: _recon_elements(likelihood, inputs))
+
+
+def _recon_elements(likelihood: str, inputs: dict):
     x, m = inputs["x"], inputs["x_recon"]
     if likelihood == "gaussian":
         return (x - m) ** 2, (np.abs(x) + np.abs(m)) ** 2
@@ -92,6 +119,12 @@ def recon_elements(likelihood: str, inputs: dict):
 
 def kl_elements(kl_param: str, prior: str | None, inputs: dict, posterior: str):
     """(KL element term, magnitude) reading the scale input as ``kl_param``; None if invalid."""
+    priors = (inputs["prior_mu"], inputs["prior_logvar"]) if prior == "declared" else ()
+    return _remembered(("kl", kl_param, prior), (inputs["mu"], inputs[posterior], *priors),
+                       lambda: _kl_elements(kl_param, prior, inputs, posterior))
+
+
+def _kl_elements(kl_param: str, prior: str | None, inputs: dict, posterior: str):
     scale = inputs[posterior]
     if kl_param in ("std", "var") and not (scale > 0).all():
         return None
@@ -196,26 +229,73 @@ def _kl_columns(form: Form, target, inputs: dict, cache: dict):
     return cache[key]
 
 
-def fit(form: Form, target, probe_inputs: list[dict], outputs: list[np.ndarray],
-        dtype: str, caches: list[dict]) -> Fit | None:
+class _Design:
+    """Every probe's feature columns for the forms of one fit, stacked across probes and
+    cached per part of a form (the reconstruction's reading, the KL's), since many forms share
+    each part."""
+
+    def __init__(self, target, probe_inputs: list[dict], outputs: list[np.ndarray]):
+        self.target, self.probe_inputs = target, probe_inputs
+        self.outputs = [np.ravel(output) for output in outputs]
+        self.caches = [{} for _ in probe_inputs]
+        self.stacked: dict = {}
+
+    def rows(self, per_example: bool) -> list[int] | None:
+        """Rows per probe (B, or 1 for a batch-reduced output); None if an output has another size."""
+        rows = [inputs[next(iter(inputs))].shape[0] if per_example else 1 for inputs in self.probe_inputs]
+        return rows if all(o.shape[0] == r for o, r in zip(self.outputs, rows)) else None
+
+    def _stack(self, key, per_probe, rows):
+        if key not in self.stacked:
+            parts = [per_probe(inputs, cache) for inputs, cache in zip(self.probe_inputs, self.caches)]
+            if any(part is None for part in parts):
+                self.stacked[key] = None
+            else:
+                self.stacked[key] = tuple(
+                    np.concatenate([np.broadcast_to(part[i], (r,)) for part, r in zip(parts, rows)])
+                    for i in range(len(parts[0])))
+        return self.stacked[key]
+
+    def recon(self, form: Form, per_example: bool, rows):
+        """(R, |R|, C) stacked across probes."""
+        key = ("R", form.likelihood, form.data, form.batch_recon, per_example)
+        return self._stack(key, lambda inputs, cache: _recon_columns(form, inputs, cache), rows)
+
+    def kl(self, form: Form, per_example: bool, rows):
+        """(K, L, |K|) stacked across probes; None if the form's reading is invalid on a probe."""
+        key = ("K", form.kl_param, form.prior, form.latent, form.batch_kl, per_example)
+        return self._stack(key, lambda inputs, cache: _kl_columns(form, self.target, inputs, cache), rows)
+
+    def counts(self, per_example: bool, rows):
+        """The number of input elements of each row's probe."""
+        key = ("n", per_example)
+        if key not in self.stacked:
+            self.stacked[key] = np.concatenate([np.full(r, sum(v.size for v in inputs.values()))
+                                                for inputs, r in zip(self.probe_inputs, rows)])
+        return self.stacked[key]
+
+
+def fit(form: Form, design: _Design, dtype: str) -> Fit | None:
     """Least-squares fit of one form to every probe's output."""
-    blocks, r_mags, k_mags, ys, counts = [], [], [], [], []
-    for inputs, output, cache in zip(probe_inputs, outputs, caches):
-        built = columns(form, target, inputs, cache)
-        if built is None:
+    per_example = "none" in (form.batch_recon, form.batch_kl)
+    rows = design.rows(per_example)
+    if rows is None:
+        return None
+    y = np.concatenate(design.outputs)
+    zeros = np.zeros(y.shape[0])
+    r = r_mag = c = k = latent_count = k_mag = zeros
+    if form.likelihood is not None:
+        r, r_mag, c = design.recon(form, per_example, rows)
+        if form.likelihood not in WITH_CONSTANTS:
+            c = zeros
+    if form.kl_param is not None:
+        stacked = design.kl(form, per_example, rows)
+        if stacked is None:
             return None
-        matrix, r_mag, k_mag = built
-        output = np.ravel(output)
-        if output.shape[0] != matrix.shape[0]:
-            return None
-        blocks.append(matrix)
-        r_mags.append(r_mag)
-        k_mags.append(k_mag)
-        ys.append(output)
-        counts.append(np.full(matrix.shape[0], sum(v.size for v in inputs.values())))
-    a = np.concatenate(blocks)
-    y = np.concatenate(ys)
-    r_mag, k_mag, n = np.concatenate(r_mags), np.concatenate(k_mags), np.concatenate(counts)
+        k, latent_count, k_mag = stacked
+    offset = np.ones(y.shape[0]) if design.target.term in ("loss", "elbo") else zeros
+    a = np.stack([r, k, c, offset, latent_count], axis=1)
+    n = design.counts(per_example, rows)
     used = np.flatnonzero(np.abs(a).sum(axis=0) > 0)
     weight = 1.0 / np.maximum(np.abs(y) + np.abs(a[:, used]).sum(axis=1), 1e-300)
     solution, *_ = np.linalg.lstsq(a[:, used] * weight[:, None], y * weight, rcond=None)
@@ -224,7 +304,7 @@ def fit(form: Form, target, probe_inputs: list[dict], outputs: list[np.ndarray],
     residual = y - a @ coef
     magnitude = (np.abs(coef[0]) * r_mag + np.abs(coef[1]) * k_mag + np.abs(coef[2] * a[:, 2])
                  + np.abs(coef[3]) + np.abs(coef[4] * a[:, 4]) + np.abs(y))
-    kappas = np.array([_kappa(4 * int(c)) for c in n])
+    kappas = np.array([_kappa(4 * int(count)) for count in n])
     bounds = FIT_FACTOR * kappas * tolerance.UNIT_ROUNDOFF[dtype] * magnitude + 1e-300
     return Fit(
         form=form, recon=float(coef[0]), kl=float(coef[1]), per_element=float(coef[2]),
@@ -240,10 +320,10 @@ def _kappa(n_summands: int) -> float:
 
 def fit_all(target, probe_inputs, outputs, dtype, vector_output) -> list[Fit]:
     """Every candidate form's fit, best margin first."""
-    caches = [{} for _ in probe_inputs]
+    design = _Design(target, probe_inputs, outputs)
     fits = []
     for form in candidate_forms(target, vector_output):
-        result = fit(form, target, probe_inputs, outputs, dtype, caches)
+        result = fit(form, design, dtype)
         if result is not None and math.isfinite(result.margin):
             fits.append(result)
     return sorted(fits, key=lambda f: f.margin)
