@@ -49,6 +49,7 @@ class Case:
     regime: str
     repeats: int = 2  # how many times the batch relations repeat the first example
     order: tuple[int, ...] | None = None  # a reordering of the batch (None at B = 1)
+    pinned: bool = False  # a classic case or the user's own call, not drawn
 
     @property
     def batch_size(self) -> int:
@@ -255,5 +256,5 @@ def classic_cases(target, dtype: str, layout=None) -> list[Case]:
                 value = np.linspace(low + (high - low) * 0.3, high - (high - low) * 0.3,
                                     math.prod(shape)).reshape(shape)
             inputs[name] = value
-        out.append(Case(inputs=inputs, dtype=dtype, regime="typical"))
+        out.append(Case(inputs=inputs, dtype=dtype, regime="typical", pinned=True))
     return out

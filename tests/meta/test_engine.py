@@ -51,6 +51,14 @@ def test_a_failing_property_is_shrunk_alone_as_its_own_search_shrinks_it():
     assert shared.counterexample == alone.counterexample
 
 
+def test_a_property_off_the_pinned_cases_is_shrunk_alone_to_the_same_case():
+    unpinned = Property("fails", "c", fails_from_batch_3, pinned=False)
+    shared, _ = run(context(), [unpinned, Property("passes", "c", lambda case: None)])
+    alone = search(context(), unpinned)
+    assert shared.status == alone.status == "fail"
+    assert shared.counterexample == alone.counterexample
+
+
 def test_a_crashing_property_is_an_error_of_its_own_check_only():
     def crashes(case):
         raise ZeroDivisionError("a defect in the check")

@@ -250,7 +250,7 @@ class Property:
 
     @property
     def shared(self) -> bool:
-        return self.strategy is None and self.max_examples is None and self.pinned
+        return self.strategy is None and self.max_examples is None
 
 
 class _CaseFailed(AssertionError):
@@ -327,6 +327,8 @@ def run(ctx: Context, properties: list[Property]) -> list[CheckResult]:
 
 
 def _hold(prop: Property, case, outcome: _Outcome, elapsed: float) -> bool:
+    if getattr(case, "pinned", False) and not prop.pinned:
+        return False  # the shared search's pinned cases are not this property's
     try:
         return outcome.record(case, prop.holds(case), elapsed)
     except Exception as exc:  # a defect in a check must not hide the other checks
@@ -396,7 +398,7 @@ def _pinned_cases(ctx: Context) -> list[Case]:
     real = ctx.target.example
     if real is not None:
         dtype = real.dtype if real.dtype in ctx.dtypes else ctx.dtypes[0]
-        pinned.append(Case(dict(real.inputs), dtype, "example"))
+        pinned.append(Case(dict(real.inputs), dtype, "example", pinned=True))
     return pinned
 
 

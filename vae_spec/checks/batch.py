@@ -64,7 +64,7 @@ def batch_scaling(ctx):
             output=out, expected=predicted,
         )
 
-    return Property("batch_scaling", "batch-mismatch", prop)
+    return Property("batch_scaling", "batch-mismatch", prop, pinned=False)
 
 
 @register("batch_permutation", "batch-mismatch")
@@ -96,7 +96,7 @@ def batch_permutation(ctx):
             output=out_p, expected=predicted,
         )
 
-    return Property("batch_permutation", "batch-mismatch", prop)
+    return Property("batch_permutation", "batch-mismatch", prop, pinned=False)
 
 
 @register("batch_consistency", "batch-mismatch", _one_reduction)

@@ -19,4 +19,4 @@ def no_mutation(ctx):
             return None
         return Failure(f"the call modified {', '.join(call.mutated)} in place")
 
-    return Property("no_mutation", "input-mutated", prop)
+    return Property("no_mutation", "input-mutated", prop, pinned=False)

@@ -89,7 +89,7 @@ def _scaling_check(ctx, name, axis_inputs, declared, part, mean_code, zero_kl_is
         return Failure(message, error=float(error), bound=float(bound), margin=float(error / bound),
                        output=out_dup, expected=predicted, code=code)
 
-    return Property(name, mean_code, prop)
+    return Property(name, mean_code, prop, pinned=False)
 
 
 def _beyond_the_declared_size(ctx, inputs, dtype, failure, part, axes):
