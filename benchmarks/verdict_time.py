@@ -14,7 +14,7 @@ Per framework, in one process: the framework's import (excluded from the rest), 
     python benchmarks/verdict_time.py [--frameworks numpy,torch,tensorflow,jax,keras]
 
 Each framework runs in its own subprocess, so that no framework's import or compilation cache
-helps another. Goals (issue "Speed"): numpy and torch check <= 25x calls, TensorFlow eager
+helps another. Goals: numpy and torch check <= 25x calls, TensorFlow eager
 check <= 2 s, jax check <= 100x calls, diagnose <= 0.5 s for numpy and torch, inferred <= 2x
 declared.
 """
