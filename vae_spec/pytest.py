@@ -43,8 +43,9 @@ class VaeSpecWarning(UserWarning):
     """A check of warning severity (dtype, precision, non-finite outside the typical regime) failed."""
 
 
-#: the checks the session selected per target (by id), recorded by the plugin after -k and -m
-SELECTED: dict[int, tuple[str, ...]] = {}
+#: the checks the session selected per target: id -> (target, checks), recorded by the plugin
+#: after -k and -m (the target kept, so that a reused id is not mistaken for it)
+SELECTED: dict[int, tuple[Target, tuple[str, ...]]] = {}
 #: the reports of runs so far: (target, checks, settings) -> Report, the target kept alive
 _RUNS: dict[tuple, tuple[Target, object]] = {}
 
@@ -63,7 +64,10 @@ def run_check(target: Target, check: str, *, max_examples: int | None = None,
     issues a VaeSpecWarning when a warning-severity result fails; skips when no result ran.
     """
     __tracebackhide__ = True
-    together = tuple(dict.fromkeys((check, *(together or SELECTED.get(id(target), ())))))
+    if together is None:
+        recorded, selected = SELECTED.get(id(target), (None, ()))
+        together = selected if recorded is target else ()
+    together = tuple(dict.fromkeys((check, *together)))
     report = _shared_run(target, together, dict(max_examples=max_examples, seed=seed, profile=profile,
                                                 compile=compile, layout=layout))
     report = _only(report, check)

@@ -158,21 +158,24 @@ def pytest_collection_modifyitems(session, config, items):
 
 def pytest_collection_finish(session):
     """Record each target's selected checks (after -k and -m), which its first item runs together."""
-    selected: dict[int, list[str]] = {}
+    selected: dict[int, tuple] = {}
     for item in session.items:
         if isinstance(item, CheckItem):
-            selected.setdefault(id(item.target), []).append(item.check)
-            continue
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        if "target" in params and isinstance(params.get("check"), str):
+            target, check = item.target, item.check
+        else:
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            target, check = params.get("target"), params.get("check")
+            if target is None or not isinstance(check, str):
+                continue
             from .target import Target
 
-            if isinstance(params["target"], Target):
-                selected.setdefault(id(params["target"]), []).append(params["check"])
+            if not isinstance(target, Target):
+                continue
+        selected.setdefault(id(target), (target, []))[1].append(check)
     if selected:
         from . import pytest as vae_pytest
 
-        vae_pytest.SELECTED.update({key: tuple(checks) for key, checks in selected.items()})
+        vae_pytest.SELECTED.update({key: (target, tuple(checks)) for key, (target, checks) in selected.items()})
 
 
 def _runs_everything(config) -> bool:

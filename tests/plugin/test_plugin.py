@@ -346,6 +346,24 @@ def _outcomes_and_findings(result) -> tuple[list[str], list[str]]:
     return outcomes, findings
 
 
+def test_the_selected_checks_of_a_target_run_once_for_all_its_items(pytester, monkeypatch):
+    from vae_spec import pytest as vae_pytest
+
+    runs = []
+
+    def counted(target, **settings):
+        runs.append((target.name, tuple(sorted(settings["checks"]))))
+        return real(target, **settings)
+
+    real = vae_pytest.run_checks
+    monkeypatch.setattr(vae_pytest, "run_checks", counted)
+    make_project(pytester, *NUMPY_TARGETS)
+    result = pytester.runpytest(*FEW, "-k", "value or latent_scaling", "pyproject.toml")
+    result.assert_outcomes(passed=2, failed=2)
+    assert sorted(runs) == [("losses_np:bad", ("latent_scaling", "value")),
+                            ("losses_np:good", ("latent_scaling", "value"))]
+
+
 def test_xdist_gives_the_same_results(pytester):
     make_project(pytester, *NUMPY_TARGETS)
     options = (*FEW, "-rA", "-k", "value or latent_scaling", "pyproject.toml")
