@@ -144,7 +144,7 @@ def _arrays(shape: tuple[int, ...], elements: st.SearchStrategy[float]) -> st.Se
 def _array(draw, shape, elements, generate, spread: bool = False) -> np.ndarray:
     """Element-wise hypothesis values for a small array; values from a seeded generator for a
     large one, and for a ``spread`` one (the wide regime), which must reach its range's ends:
-    hypothesis' element draws favour simple values (0, 1, constants of the code under test)."""
+    hypothesis' element draws favour simple values."""
     if math.prod(shape) <= SMALL_ELEMENTS and not spread:
         return draw(_arrays(tuple(shape), elements))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
@@ -192,8 +192,8 @@ def _reordering(order: list[int]) -> tuple[int, ...]:
 #: with d or D doubled (the scaling relations)
 COMPILE_BUCKETS = ((2, 3, 4), (3, 5, 7))
 #: the one bucket of a function that compiles per shape (``jax.jit``): with the pinned cases
-#: (B = 1, d = 1), the single rows (B = 1) and the doubled d and D of the relations, it runs
-#: at five shapes per dtype; B, d and D are drawn nowhere else
+#: (B = 1, d = 1), the single rows (B = 1) and the doubled d and D of the relations, such a
+#: function runs at five shapes per dtype; B, d and D are drawn nowhere else
 JIT_BUCKETS = ((3, 5, 7),)
 
 
