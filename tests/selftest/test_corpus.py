@@ -9,6 +9,7 @@ and in subprocesses under the jax and torch backends.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -213,3 +214,29 @@ def test_keras_entries_under_other_backends(backend):
     assert result["missed"] == [], result["missed"]
     assert result["false_alarms"] == [], result["false_alarms"]
     assert result["not_elbo"] == [], result["not_elbo"]
+
+
+# -- progress on a terminal ------------------------------------------------------------------------
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_rewrites_one_line_on_a_terminal_and_is_silent_elsewhere():
+    from vae_spec.selftest.cli import progress_line
+
+    assert progress_line(io.StringIO()) is None  # not a terminal: no progress at all
+    terminal = _Terminal()
+    progress = progress_line(terminal)
+    progress(1, 2, "mutant-numpy-kl_scaled seed 0: caught by value")
+    progress(2, 2, "correct-numpy-textbook: 0 false alarm(s) in 1 seed(s)")
+    written = terminal.getvalue()
+    assert written.count("\r\033[K") == 2 and written.endswith("\n") and written.count("\n") == 1
+    assert "[1/2] mutant-numpy-kl_scaled" in written and "[2/2] correct-numpy-textbook" in written
+
+
+def test_selftest_rejects_a_job_count_below_one():
+    from vae_spec.selftest.runner import run_selftest
+
+    with pytest.raises(ValueError, match="jobs"):
+        run_selftest(jobs=0)
