@@ -25,7 +25,8 @@ CHECKS: dict[str, CheckSpec] = {}
 
 def register(name: str, code: str, applies: Callable = lambda target, adapter: None,
              terms: tuple[str, ...] = DETERMINISTIC_TERMS):
-    """Register ``fn(ctx) -> CheckResult`` under ``name``; the order of registration is the run order."""
+    """Register ``fn(ctx) -> Property`` (or a CheckResult when it cannot run) under ``name``; the
+    order of registration is the run order."""
 
     def applies_to(target, adapter):
         if target.term not in terms:
