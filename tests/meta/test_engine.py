@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from vae_spec import Target
+from vae_spec import Target, check
 from vae_spec.checks._engine import SKIP, Context, Failure, Property, run, search
 from vae_spec.frameworks import get_adapter
+from vae_spec.runner import infer
 
 
 def correct_loss(x_recon, x, mu, logvar):
@@ -96,3 +98,30 @@ def test_a_random_target_is_called_afresh_every_time():
     ctx.target = Target(correct_loss, framework="numpy", term="stochastic_loss",
                         args=("x_recon", "x", "mu", "logvar"), likelihood="bernoulli-logits")
     assert not ctx.deterministic
+
+
+@pytest.mark.framework("jax")
+def test_a_function_that_compiles_per_shape_is_checked_on_one_bucket():
+    """jax.jit traces once per new (shape, dtype): the traces are the compilations. Searched on
+    the (B, d, D) = (3, 5, 7) bucket, with data and latent declared, the drawn cases run at B = 3
+    with d in {5, 10} and D in {12, 24} (the doubled sizes of the scaling relations), and at
+    B = 1 (the pinned cases and the single rows of the batch relations)."""
+    import jax.numpy as jnp
+
+    traced = set()
+
+    def loss(x_recon, x, mu, logvar):
+        traced.add((x.shape, mu.shape, str(x.dtype)))  # Python runs only while jax traces
+        bce = -(x * jnp.log(x_recon) + (1 - x) * jnp.log1p(-x_recon))
+        kl = 0.5 * (mu * mu + jnp.exp(logvar) - 1 - logvar)
+        return jnp.mean(bce.sum(axis=1) + kl.sum(axis=1))
+
+    target = Target(loss, framework="jax", args=("x_recon", "x", "mu", "logvar"),
+                    likelihood="bernoulli-probs", data_shape=(12,), latent_shape=(5,))
+    layout = infer(target)  # the probes of shape inference run at their own shapes
+    traced.clear()
+    report = check(target, layout=layout, raise_on_failure=False)
+    assert report.passed, report.to_text()
+    searched = {(x, mu) for x, mu, _ in traced}  # shapes the inference probes traced are cached
+    bucket = {((1, 12), (1, 5)), ((3, 12), (3, 5)), ((3, 24), (3, 5)), ((3, 12), (3, 10))}
+    assert searched <= bucket and len(searched) >= 3, searched
