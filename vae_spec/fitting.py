@@ -27,15 +27,14 @@ design keeps cond(A) below ~1e3, and FIT_FACTOR = 4 covers it at kappa >= 32.
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import spec, tolerance
+from .memo import Memo, fingerprint
 
 RECON_FAMILIES = (
     "bernoulli-probs", "bernoulli-logits", "continuous-bernoulli-probs",
@@ -80,23 +79,13 @@ class Fit:
 
 
 # -- element terms -----------------------------------------------------------------------------
-_ELEMENTS: OrderedDict = OrderedDict()
-_ELEMENTS_KEPT = 512
+#: element terms by the probes' bytes: the fits of one diagnosis (and of a check's naming of
+#: its departures) read the same probes under many forms
+_ELEMENTS = Memo(512)
 
 
 def _remembered(kind: tuple, arrays: tuple[np.ndarray, ...], compute):
-    """``compute()``, remembered by ``kind`` and the arrays' bytes: the fits of one diagnosis
-    (and of a check's naming of its departures) read the same probes under many forms."""
-    digest = hashlib.blake2b(repr(kind).encode(), digest_size=16)
-    for array in arrays:
-        array = np.ascontiguousarray(array, dtype=np.float64)
-        digest.update(repr(array.shape).encode() + array.tobytes())
-    key = digest.digest()
-    if key not in _ELEMENTS:
-        _ELEMENTS[key] = compute()
-        if len(_ELEMENTS) > _ELEMENTS_KEPT:
-            _ELEMENTS.popitem(last=False)
-    return _ELEMENTS[key]
+    return _ELEMENTS.get(fingerprint(kind, enumerate(arrays)).digest(), compute)
 
 
 def recon_elements(likelihood: str, inputs: dict):

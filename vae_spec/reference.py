@@ -16,14 +16,13 @@ with kl and reconstruction terms scaled by ``scale`` alone and ``elbo`` = -loss.
 
 from __future__ import annotations
 
-import hashlib
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import spec
+from .memo import Memo, fingerprint
 from .spec.objective import Convention
 
 #: canonical inputs the gradient check differentiates with respect to (x is data)
@@ -53,35 +52,33 @@ class ExampleCache:
     """
 
     def __init__(self, size: int = 8192):
-        self.size, self.rows = size, OrderedDict()
+        self.rows = Memo(size)
 
     def per_example(self, kind: str, inputs: dict[str, np.ndarray], compute):
         """(values, magnitudes), each (B,), of ``compute(inputs)`` evaluated on missing rows only."""
         batch = next(iter(inputs.values())).shape[0]
-        shared = hashlib.blake2b(kind.encode(), digest_size=16)
-        rows = {}
-        for name, array in inputs.items():
-            array = np.ascontiguousarray(array, dtype=np.float64)
-            if array.ndim and array.shape[0] == batch:
-                rows[name] = array
-            shared.update(f"{name}{array.shape}".encode() + array.tobytes())
-        keys = []
-        for b in range(batch):
-            key = shared.copy()
-            for name, array in rows.items():
-                key.update(array[b].tobytes())
-            keys.append(key.digest())
-        missing = [b for b, key in enumerate(keys) if key not in self.rows]
+        rows = {name: array for name, array in inputs.items() if array.ndim and array.shape[0] == batch}
+        shared = fingerprint(kind, ((name, array) for name, array in inputs.items() if name not in rows))
+        keys = [fingerprint_rows(shared, rows, b) for b in range(batch)]
+        found = {key: self.rows.results[key] for key in keys if key in self.rows}
+        missing = [b for b, key in enumerate(keys) if key not in found]
         if missing:
             sub = {name: (array[missing] if name in rows else array) for name, array in inputs.items()}
             values, magnitudes = compute(sub)
             for b, value, magnitude in zip(missing, values, magnitudes):
-                self.rows[keys[b]] = (value, magnitude)
-        found = [self.rows[key] for key in keys]
-        while len(self.rows) > self.size:
-            self.rows.popitem(last=False)
+                found[keys[b]] = (value, magnitude)
+                self.rows.put(keys[b], (value, magnitude))
+        found = [found[key] for key in keys]
         return (np.array([f[0] for f in found], dtype=np.float64),
                 np.array([f[1] for f in found], dtype=np.float64))
+
+
+def fingerprint_rows(shared, rows: dict[str, np.ndarray], b: int) -> bytes:
+    """The key of example ``b``: the shared inputs' digest extended by row b of each batched input."""
+    key = shared.copy()
+    for name, array in rows.items():
+        key.update(f"{name}".encode() + np.ascontiguousarray(array[b], dtype=np.float64).tobytes())
+    return key.digest()
 
 
 def _uncached(kind, inputs, compute):

@@ -11,9 +11,7 @@ repro.
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -24,6 +22,7 @@ from hypothesis.errors import HypothesisException
 from .. import reference, tolerance
 from ..frameworks.base import AdapterTypeError
 from ..engine.layout import Layout, declared_layout
+from ..memo import Memo, fingerprint
 from ..report import CheckResult, repro_snippet
 from ..strategies import Case, cases, classic_cases
 from ..target import DETERMINISTIC_TERMS
@@ -63,7 +62,7 @@ class Failure:
 class Context:
     """A target with its adapter and the search settings of one ``check`` run.
 
-    Calls of a deterministic target are remembered by their inputs (:class:`Memo`): the checks
+    Calls of a deterministic target are remembered by their inputs (:mod:`vae_spec.memo`): the checks
     of one search share the cases, and each distinct input is evaluated once.
     """
 
@@ -77,7 +76,8 @@ class Context:
     pin: bool = True  # search the pinned classic cases and the user's example first
     layout: Layout | None = None  # the shapes the function takes (the declared ones by default)
     calls: int = 0
-    memo: Memo = field(default_factory=lambda: Memo(), init=False, repr=False)
+    # a search revisits the inputs of its current case (the relations of every check), rarely older ones
+    memo: Memo = field(default_factory=lambda: Memo(256), init=False, repr=False)
     examples: reference.ExampleCache = field(default_factory=reference.ExampleCache, init=False, repr=False)
 
     def __post_init__(self):
@@ -116,7 +116,8 @@ class Context:
     def call(self, inputs: dict[str, np.ndarray], dtype: str) -> Call:
         """Call the target on fresh native copies of ``inputs`` (float64, already rounded)."""
         if self.deterministic:
-            return self.memo.get(("call", dtype), inputs, lambda: self._call(inputs, dtype))
+            return self.memo.get(fingerprint(("call", dtype), inputs.items()).digest(),
+                                 lambda: self._call(inputs, dtype))
         return self._call(inputs, dtype)
 
     def _call(self, inputs, dtype) -> Call:
@@ -132,7 +133,8 @@ class Context:
         """(Call, gradients) for d(sum of output)/d(input) per name in ``wrt``."""
         wrt = tuple(wrt)
         if self.deterministic:
-            return self.memo.get(("grad", dtype, wrt), inputs, lambda: self._value_and_grad(inputs, dtype, wrt))
+            return self.memo.get(fingerprint(("grad", dtype, wrt), inputs.items()).digest(),
+                                 lambda: self._value_and_grad(inputs, dtype, wrt))
         return self._value_and_grad(inputs, dtype, wrt)
 
     def _value_and_grad(self, inputs, dtype, wrt):
@@ -157,32 +159,8 @@ class Context:
         return Call(output=output, dtype=self.adapter.dtype_name(raw), mutated=mutated)
 
     def expected(self, inputs: dict[str, np.ndarray]) -> reference.Expected:
-        return self.memo.get(("expected",), inputs,
+        return self.memo.get(fingerprint("expected", inputs.items()).digest(),
                              lambda: reference.expected(self.target, inputs, self.examples))
-
-
-class Memo:
-    """Results by (kind, inputs), the inputs identified by their names, shapes and bytes.
-
-    At most ``size`` results are kept, the oldest dropped first: a search revisits the inputs
-    of its current case (the relations of every check) and rarely older ones.
-    """
-
-    def __init__(self, size: int = 256):
-        self.size, self.results = size, OrderedDict()
-
-    def get(self, kind: tuple, inputs: dict[str, np.ndarray], compute: Callable):
-        digest = hashlib.blake2b(digest_size=16)
-        for name, value in inputs.items():
-            value = np.ascontiguousarray(value, dtype=np.float64)
-            digest.update(f"{name}{value.shape}".encode())
-            digest.update(value.tobytes())
-        key = (kind, digest.digest())
-        if key not in self.results:
-            self.results[key] = compute()
-            if len(self.results) > self.size:
-                self.results.popitem(last=False)
-        return self.results[key]
 
 
 def _flush_subnormals(values: np.ndarray, dtype: str) -> np.ndarray:
