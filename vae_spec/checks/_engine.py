@@ -305,7 +305,7 @@ def run(ctx: Context, properties: list[Property]) -> list[CheckResult]:
 
 
 def _hold(prop: Property, case, outcome: _Outcome, elapsed: float) -> bool:
-    if getattr(case, "pinned", False) and not prop.pinned:
+    if case.pinned and not prop.pinned:
         return False  # the shared search's pinned cases are not this property's
     try:
         return outcome.record(case, prop.holds(case), elapsed)
