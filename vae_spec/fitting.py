@@ -35,6 +35,7 @@ import numpy as np
 
 from . import spec, tolerance
 from .memo import Memo, fingerprint
+from .vocabulary import POSTERIOR
 
 RECON_FAMILIES = (
     "bernoulli-probs", "bernoulli-logits", "continuous-bernoulli-probs",
@@ -141,8 +142,8 @@ def candidate_forms(target, vector_output: bool) -> list[Form]:
     names = target.canonical_args
     learned = [LEARNED[n] for n in LEARNED if n in names]
     likelihoods = learned or list(RECON_FAMILIES)
-    has_recon = target.term in ("reconstruction", "loss", "elbo")
-    has_kl = target.term in ("kl", "loss", "elbo")
+    has_recon = target.computes.reconstruction
+    has_kl = target.computes.kl is not None
     if has_recon and has_kl:
         # a per-example output: both terms per example, or one reduced and added to every row
         batches = VECTOR_BATCHES if vector_output else tuple(itertools.product(("mean", "sum"), repeat=2))
@@ -151,7 +152,7 @@ def candidate_forms(target, vector_output: bool) -> list[Form]:
     forms = []
     for likelihood, kl_param, prior, data, latent, (batch_recon, batch_kl) in itertools.product(
         likelihoods if has_recon else [None],
-        spec.POSTERIORS if has_kl else [None],
+        list(POSTERIOR) if has_kl else [None],
         (("declared", "standard") if target.has_prior else (None,)) if has_kl else [None],
         ("sum", "mean") if has_recon else [None],
         ("sum", "mean") if has_kl else [None],
@@ -184,7 +185,7 @@ def columns(form: Form, target, inputs: dict, cache: dict):
     zeros = np.zeros(rows)
     matrix = np.stack([
         feature.get("R", zeros), feature.get("K", zeros), feature.get("C", zeros),
-        np.ones(rows) if target.term in ("loss", "elbo") else zeros, feature.get("L", zeros),
+        np.ones(rows) if target.computes.combined else zeros, feature.get("L", zeros),
     ], axis=1)
     return matrix, magnitude.get("R", zeros), magnitude.get("K", zeros)
 
@@ -282,7 +283,7 @@ def fit(form: Form, design: _Design, dtype: str) -> Fit | None:
         if stacked is None:
             return None
         k, latent_count, k_mag = stacked
-    offset = np.ones(y.shape[0]) if design.target.term in ("loss", "elbo") else zeros
+    offset = np.ones(y.shape[0]) if design.target.computes.combined else zeros
     a = np.stack([r, k, c, offset, latent_count], axis=1)
     n = design.counts(per_example, rows)
     used = np.flatnonzero(np.abs(a).sum(axis=0) > 0)

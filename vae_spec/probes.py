@@ -16,6 +16,7 @@ import numpy as np
 
 from .reference import zero_kl_inputs
 from .strategies import input_shape
+from .vocabulary import POSTERIOR
 
 _CENTRE = (2, 3, 4)
 _VARY_BATCH = (1, 3, 5)
@@ -56,14 +57,10 @@ def probe_values(name, shape, rng):
     """Values every candidate likelihood and parameterization accepts, for input ``name``."""
     if name in ("mu", "prior_mu"):
         return rng.uniform(-1.5, 1.5, shape)
-    if name in ("logvar", "prior_logvar"):
+    if name == "prior_logvar":
         return rng.uniform(-1.5, 1.5, shape)
-    if name == "logstd":
-        return rng.uniform(-0.75, 0.75, shape)
-    if name == "std":
-        return rng.uniform(0.5, 2.0, shape)
-    if name == "var":
-        return rng.uniform(0.3, 3.0, shape)
+    if name in POSTERIOR:  # log-variances in [-1.5, 1.5], in the input's parameterization
+        return rng.uniform(*POSTERIOR[name].range_from_logvar(-1.5, 1.5), shape)
     if name == "x":
         soft = rng.uniform(0.0, 1.0, shape)
         return np.where(rng.uniform(size=shape) < 0.5, np.round(soft), soft)

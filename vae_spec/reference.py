@@ -24,6 +24,7 @@ import numpy as np
 from . import spec
 from .memo import Memo, fingerprint
 from .spec.objective import Convention
+from .vocabulary import POSTERIOR
 
 #: canonical inputs the gradient check differentiates with respect to (x is data)
 DIFFERENTIABLE = (
@@ -97,28 +98,28 @@ def expected(target, inputs: dict[str, np.ndarray], cache: ExampleCache | None =
     """The spec's value of ``target``'s term on ``inputs`` (per-example values from ``cache``
     where it has them)."""
     convention = target.convention
-    if target.term == "iwae":
+    term = target.computes
+    if term.name == "iwae":
         return _iwae(target, inputs)
-    term = "loss" if target.term == "stochastic_loss" else target.term
     per_example = cache.per_example if cache is not None else _uncached
     recon = recon_mag = kl = kl_mag = None
     n = 0
-    if term in ("reconstruction", "loss", "elbo", "mc_loss"):
+    if term.reconstruction:
         recon, recon_mag = per_example(f"recon {target.likelihood} {convention.data} {convention.constants}",
                                        _term_inputs(inputs, data=True), lambda sub: _reconstruction(target, sub))
         n += inputs["x"].size
-    if term in ("kl", "loss", "elbo"):
+    if term.kl == "analytic":
         kl, kl_mag = per_example(f"kl {target.posterior} {convention.latent}", _term_inputs(inputs, data=False),
                                  lambda sub: _kl(target, sub))
         n += inputs["mu"].size
-    if term in ("mc_kl", "mc_loss"):
+    if term.kl == "sampled":
         kl, kl_mag = per_example(f"mc_kl {target.posterior} {convention.latent}", _term_inputs(inputs, data=False),
                                  lambda sub: _mc_kl(target, sub))
         n += inputs["mu"].size
-    if term in ("kl", "mc_kl"):
+    if term.kl_alone:
         value = convention.scale * spec.reduce_batch(kl, convention.batch)
         magnitude = convention.scale * spec.reduce_batch(kl_mag, convention.batch)
-    elif term == "reconstruction":
+    elif not term.combined:
         value = convention.scale * spec.reduce_batch(recon, convention.batch)
         magnitude = convention.scale * spec.reduce_batch(recon_mag, convention.batch)
     else:  # the two terms, each reduced over the batch as the convention says
@@ -127,10 +128,8 @@ def expected(target, inputs: dict[str, np.ndarray], cache: ExampleCache | None =
                                     + convention.beta * spec.reduce_batch(kl, kl_batch))
         magnitude = convention.scale * (spec.reduce_batch(recon_mag, convention.batch)
                                         + convention.beta * spec.reduce_batch(kl_mag, kl_batch))
-    if term == "elbo":
-        value = -value
     return Expected(
-        value=np.asarray(value, dtype=np.float64),
+        value=np.asarray(term.sign * value, dtype=np.float64),
         magnitude=np.asarray(magnitude, dtype=np.float64),
         n_summands=max(n, 1) * SUMMANDS_PER_ELEMENT,
     )
@@ -149,16 +148,17 @@ def expected_grad(target, inputs: dict[str, np.ndarray]) -> dict[str, tuple[np.n
         else:
             grads[name] = (grad, magnitude)
 
-    kl_factor = _kl_weight(target, inputs) * (convention.beta if target.term not in ("kl", "mc_kl") else 1.0)
-    if target.term in ("reconstruction", "loss", "elbo", "mc_loss"):
+    term = target.computes
+    kl_factor = _kl_weight(target, inputs) * (convention.beta if term.combined else 1.0)
+    if term.reconstruction:
         data_factor = _data_factor(target, inputs)
         for name, (g, m) in _reconstruction_grad(target, inputs).items():
             add(name, g, m, data_factor)
-    if target.term in ("kl", "loss", "elbo"):
+    if term.kl == "analytic":
         latent_factor = kl_factor / _count(inputs["mu"]) if convention.latent == "mean" else kl_factor
         for name, (g, m) in _kl_grad(target, inputs).items():
             add(name, g, m, latent_factor)
-    if target.term in ("mc_kl", "mc_loss"):
+    if term.kl == "sampled":
         latent_factor = kl_factor / _count(inputs["mu"]) if convention.latent == "mean" else kl_factor
         for name, (g, m) in _mc_kl_grad(target, inputs).items():
             add(name, g, m, latent_factor)
@@ -175,7 +175,7 @@ def subgradient_radius(target, inputs: dict[str, np.ndarray]) -> dict[str, np.nd
     The radius carries the factor of the spec's gradient (scale, 1/B for a batch mean, 1/D
     for a data mean).
     """
-    if target.term not in ("reconstruction", "loss", "elbo", "mc_loss"):
+    if not target.computes.reconstruction:
         return {}
     likelihood = spec.parse_likelihood(target.likelihood)
     if likelihood.family != "laplace":
@@ -192,10 +192,10 @@ def zero_kl_inputs(target, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarra
     if target.has_prior:
         out["mu"] = np.broadcast_to(inputs["prior_mu"], inputs["mu"].shape).copy()
         logvar = np.broadcast_to(inputs["prior_logvar"], inputs["mu"].shape)
-        out[target.posterior] = _from_logvar(logvar, target.posterior)
+        out[target.posterior] = POSTERIOR[target.posterior].from_logvar(logvar)
     else:
         out["mu"] = np.zeros_like(inputs["mu"])
-        out[target.posterior] = _from_logvar(np.zeros_like(inputs["mu"]), target.posterior)
+        out[target.posterior] = POSTERIOR[target.posterior].from_logvar(np.zeros_like(inputs["mu"]))
     return out
 
 
@@ -342,13 +342,13 @@ def _kl_grad(target, inputs):
     mu, scale, posterior = inputs["mu"], inputs[target.posterior], target.posterior
     if not target.has_prior:
         d_mu, d_scale = spec.kl_standard_normal_grad(mu, scale, posterior)
-        return {"mu": (d_mu, np.abs(mu)), posterior: (d_scale, _scale_grad_magnitude(scale, posterior))}
+        return {"mu": (d_mu, np.abs(mu)), posterior: (d_scale, POSTERIOR[posterior].kl_grad_magnitude(scale))}
     logvar = spec.scale_to_logvar(scale, posterior)
     prior_mu, prior_logvar = _prior(inputs)
     grads = spec.kl_diagonal_grad(mu, logvar, prior_mu, prior_logvar)
     ratio = np.exp(logvar - prior_logvar)
     spread = (np.abs(mu) + np.abs(prior_mu)) * np.exp(-prior_logvar)
-    d_logvar_d_scale = _dlogvar_dscale(scale, posterior)
+    d_logvar_d_scale = POSTERIOR[posterior].dlogvar_dscale(scale)
     return {
         "mu": (grads["mu_q"], spread),
         posterior: (grads["logvar_q"] * d_logvar_d_scale, 0.5 * (ratio + 1) * np.abs(d_logvar_d_scale)),
@@ -367,7 +367,7 @@ def _mc_kl_grad(target, inputs):
     spread_q = (np.abs(z) + np.abs(mu)) * inv_q
     spread_p = (np.abs(z) + np.abs(prior_mu)) * inv_p
     d_logvar = -0.5 + 0.5 * (z - mu) * dq
-    d_logvar_d_scale = _dlogvar_dscale(scale, posterior)
+    d_logvar_d_scale = POSTERIOR[posterior].dlogvar_dscale(scale)
     out = {
         "z": (dp - dq, spread_q + spread_p),
         "mu": (dq, spread_q),
@@ -378,36 +378,6 @@ def _mc_kl_grad(target, inputs):
         out["prior_mu"] = (-dp, spread_p)
         out["prior_logvar"] = (0.5 - 0.5 * (z - prior_mu) * dp, 0.5 + 0.5 * np.abs(z - prior_mu) * spread_p)
     return out
-
-
-def _scale_grad_magnitude(scale, posterior):
-    if posterior == "logvar":
-        return 0.5 * (np.exp(scale) + 1)
-    if posterior == "logstd":
-        return np.exp(2 * scale) + 1
-    if posterior == "std":
-        return scale + 1 / scale
-    return 0.5 * (1 + 1 / scale)
-
-
-def _dlogvar_dscale(scale, posterior):
-    if posterior == "logvar":
-        return np.ones_like(scale)
-    if posterior == "logstd":
-        return np.full_like(scale, 2.0)
-    if posterior == "std":
-        return 2 / scale
-    return 1 / scale
-
-
-def _from_logvar(logvar, posterior):
-    if posterior == "logvar":
-        return np.array(logvar, dtype=np.float64)
-    if posterior == "logstd":
-        return logvar / 2
-    if posterior == "std":
-        return np.exp(logvar / 2)
-    return np.exp(logvar)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -428,16 +398,16 @@ def _weight(target, inputs) -> float:
     convention = target.convention
     batch = inputs["x" if "x" in inputs else "mu"].shape[0]
     weight = convention.scale / batch if convention.batch == "mean" else convention.scale
-    if convention.kl_batch == "none" and convention.batch != "none" and target.term not in ("kl", "mc_kl"):
+    if convention.kl_batch == "none" and convention.batch != "none" and not target.computes.kl_alone:
         weight *= batch
-    return -weight if target.term == "elbo" else weight
+    return target.computes.sign * weight
 
 
 def _kl_weight(target, inputs) -> float:
     """The factor each example's KL carries in d(sum of output): its own batch reduction, times
     B where a reduced KL is added to each of B rows (a per-example reconstruction beside it)."""
     convention = target.convention
-    if convention.kl_batch is None or target.term in ("kl", "mc_kl"):
+    if convention.kl_batch is None or target.computes.kl_alone:
         return _weight(target, inputs)
     batch = inputs["mu"].shape[0]
     weight = convention.scale / batch if convention.kl_batch == "mean" else convention.scale
@@ -445,7 +415,7 @@ def _kl_weight(target, inputs) -> float:
         weight *= batch
     if convention.kl_batch == "none" and convention.batch != "none":
         weight = convention.scale  # each row carries its own KL once
-    return -weight if target.term == "elbo" else weight
+    return target.computes.sign * weight
 
 
 def _data_factor(target, inputs) -> float:

@@ -127,7 +127,7 @@ def check(
     ctx.seed = _seed(seed, settings)
     report = Report(target=target.name, framework=target.framework, claim=describe_claim(target),
                     seed=ctx.seed, layout=ctx.layout.words(target), layout_data=ctx.layout.as_dict())
-    if target.term in ("loss", "elbo", "stochastic_loss", "mc_loss"):
+    if target.computes.combined:
         report.not_elbo = not_elbo_codes(target.convention)
     report.checks.extend(unsupported_dtype_results(ctx.layout))
     report.checks.extend(run_checks(ctx, names))

@@ -29,6 +29,7 @@ from hypothesis.extra import numpy as hnp
 from .spec.likelihoods import parse_likelihood
 from .engine.layout import DATA_VECTOR, LATENT_VECTOR, Axes, Layout, declared_layout
 from .target import DATA_ARGS
+from .vocabulary import POSTERIOR
 
 REGIMES = ("typical", "near-prior", "wide")
 #: the largest logvar drawn: at logvar = 20 the KL is exp(20) / 2 ~ 2.4e8 nats per latent
@@ -100,13 +101,8 @@ def value_range(name: str, regime: str, dtype: str, likelihood=None) -> tuple[fl
     if name in ("logvar", "prior_logvar"):
         return {"typical": (-3.0, 3.0), "near-prior": (-1e-3, 1e-3),
                 "wide": (-_limit(dtype, 30.0, 7.0), _limit(dtype, WIDE_LOGVAR_HIGH, 7.0))}[regime]
-    if name == "logstd":
-        low, high = value_range("logvar", regime, dtype)
-        return low / 2, high / 2
-    if name in ("std", "var"):
-        low, high = value_range("logvar", regime, dtype)
-        half = 0.5 if name == "std" else 1.0
-        return math.exp(low * half), math.exp(high * half)
+    if name in POSTERIOR:  # logstd, std, var: the log-variance's interval, converted
+        return POSTERIOR[name].range_from_logvar(*value_range("logvar", regime, dtype))
     if name in ("z", "eps"):
         return (-3.0, 3.0) if regime != "wide" else (-10.0, 10.0)
     if name in ("dec_logvar", "dec_logscale"):
@@ -177,7 +173,7 @@ def input_shape(name: str, batch: int, latent: tuple, data: tuple, samples: int 
 
 def sample_count(target) -> st.SearchStrategy[int | None]:
     """K for the iwae term (1 to 4 importance samples), None otherwise."""
-    return st.integers(1, 4) if target.term == "iwae" else st.none()
+    return st.integers(1, 4) if target.computes.samples else st.none()
 
 
 def _reordering(order: list[int]) -> tuple[int, ...]:
@@ -238,18 +234,12 @@ def classic_cases(target, dtype: str, layout=None) -> list[Case]:
     for mu, scale_logvar in ((0.7, 0.0), (0.0, 0.6), (1.5, -1.2)):
         inputs = {}
         for name in target.array_args:
-            shape = input_shape(name, 1, latent, data, 2 if target.term == "iwae" else None)
+            shape = input_shape(name, 1, latent, data, 2 if target.computes.samples else None)
             low, high = value_range(name, "typical", dtype, likelihood)
             if name in ("mu",):
                 value = np.full(shape, mu)
-            elif name == "logvar":
-                value = np.full(shape, scale_logvar)
-            elif name == "logstd":
-                value = np.full(shape, scale_logvar / 2)
-            elif name == "std":
-                value = np.full(shape, math.exp(scale_logvar / 2))
-            elif name == "var":
-                value = np.full(shape, math.exp(scale_logvar))
+            elif name in POSTERIOR:
+                value = np.full(shape, POSTERIOR[name].from_logvar(scale_logvar))
             elif name == "x" and low == 0.0 and high == 1.0:
                 value = (np.arange(math.prod(shape)).reshape(shape) % 2).astype(np.float64)
             else:

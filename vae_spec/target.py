@@ -11,9 +11,8 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from . import calls
+from . import calls, vocabulary
 from .frameworks.base import DTYPES, framework_of
-from .spec.gaussian import POSTERIORS
 from .spec.likelihoods import parse_likelihood
 from .spec.objective import Convention
 
@@ -27,27 +26,10 @@ NON_ARRAY_ARGS = ("key",)
 #: inputs shaped like the data, (B, *data_shape); every other array input is shaped like the latent
 DATA_ARGS = ("x", "x_recon", "dec_logvar", "dec_logscale")
 
-#: what a target can compute
-TERMS = (
-    "kl", "reconstruction", "loss", "elbo", "mc_kl", "mc_loss", "iwae", "sampler", "stochastic_loss",
-)
+#: what a target can compute (the records in vae_spec.vocabulary say what each term needs and has)
+TERMS = vocabulary.TERMS
 #: terms whose output is a function of the inputs alone (no sampling inside)
-DETERMINISTIC_TERMS = ("kl", "reconstruction", "loss", "elbo", "mc_kl", "mc_loss", "iwae")
-
-# canonical inputs each term needs; "scale" stands for the posterior's scale input
-_REQUIRED = {
-    "kl": ("mu", "scale"),
-    "reconstruction": ("x", "x_recon"),
-    "loss": ("x", "x_recon", "mu", "scale"),
-    "elbo": ("x", "x_recon", "mu", "scale"),
-    "mc_kl": ("z", "mu", "scale"),
-    "mc_loss": ("x", "x_recon", "z", "mu", "scale"),
-    "iwae": ("x", "x_recon", "z", "mu", "scale"),
-    "sampler": ("mu", "scale"),
-    "stochastic_loss": ("x", "x_recon", "mu", "scale"),
-}
-_USES_LIKELIHOOD = ("reconstruction", "loss", "elbo", "mc_loss", "iwae", "stochastic_loss")
-_USES_POSTERIOR = ("kl", "loss", "elbo", "mc_kl", "mc_loss", "iwae", "sampler", "stochastic_loss")
+DETERMINISTIC_TERMS = vocabulary.DETERMINISTIC_TERMS
 
 
 _TARGET_KEYWORDS = ("framework", "term", "args", "likelihood", "posterior", "convention", "data_shape",
@@ -177,11 +159,16 @@ class Target:
 
     @property
     def uses_likelihood(self) -> bool:
-        return self.term in _USES_LIKELIHOOD
+        return self.computes.likelihood
 
     @property
     def uses_posterior(self) -> bool:
-        return self.term in _USES_POSTERIOR
+        return self.computes.posterior
+
+    @property
+    def computes(self) -> vocabulary.Term:
+        """What the declared term is: its inputs, parts, sign and whether it is deterministic."""
+        return vocabulary.TERM[self.term]
 
     @property
     def has_prior(self) -> bool:
@@ -203,8 +190,7 @@ class Target:
 
     def _check_required_args(self):
         have = set(self.canonical_args)
-        for name in _REQUIRED[self.term]:
-            needed = self.posterior if name == "scale" else name
+        for needed in self.computes.inputs(self.posterior):
             if needed not in have:
                 raise TargetError(
                     f"args: term {self.term!r} needs the input {needed!r}, which args does not "
@@ -217,8 +203,9 @@ class Target:
                     f"args: likelihood {self.likelihood!r} needs the input {learned!r}, which "
                     "args does not bind"
                 )
-        if "key" in have and self.term not in ("stochastic_loss", "sampler"):
-            raise TargetError(f"args: a random 'key' is only for the terms stochastic_loss and sampler, not {self.term!r}")
+        if "key" in have and self.computes.deterministic:
+            sampling = ", ".join(t for t in TERMS if t not in DETERMINISTIC_TERMS)
+            raise TargetError(f"args: a random 'key' is only for the terms {sampling}, not {self.term!r}")
         if ("prior_mu" in have) != ("prior_logvar" in have):
             raise TargetError("args: a learned prior needs both 'prior_mu' and 'prior_logvar'")
         self._check_signature()
@@ -266,7 +253,7 @@ def _normalize_args(args):
 
 
 def _resolve_posterior(posterior, names) -> str:
-    given = [p for p in POSTERIORS if p in names]
+    given = [p for p in vocabulary.POSTERIOR if p in names]
     if posterior is None:
         if len(given) > 1:
             raise TargetError(
@@ -274,9 +261,9 @@ def _resolve_posterior(posterior, names) -> str:
                 "one parameterizes q(z|x)"
             )
         return given[0] if given else "logvar"
-    if posterior not in POSTERIORS:
+    if posterior not in vocabulary.POSTERIOR:
         raise TargetError(
-            f"posterior: unknown parameterization {posterior!r}; expected one of {', '.join(POSTERIORS)}"
+            f"posterior: unknown parameterization {posterior!r}; expected one of {', '.join(vocabulary.POSTERIOR)}"
         )
     if given and posterior not in given:
         raise TargetError(

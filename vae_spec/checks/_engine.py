@@ -25,7 +25,6 @@ from ..engine.layout import Layout, declared_layout
 from ..memo import Memo, fingerprint
 from ..report import CheckResult, repro_snippet
 from ..strategies import Case, cases, classic_cases
-from ..target import DETERMINISTIC_TERMS
 
 SKIP = object()
 
@@ -87,7 +86,7 @@ class Context:
     @property
     def deterministic(self) -> bool:
         """Whether a call is a function of its inputs alone (no random key, no sampling)."""
-        return self.target.term in DETERMINISTIC_TERMS and "key" not in self.target.canonical_args
+        return self.target.computes.deterministic and "key" not in self.target.canonical_args
 
     def cases(self, **kwargs):
         """The strategy of cases for this target, within its layout and dtypes."""

@@ -28,8 +28,9 @@ import numpy as np
 from hypothesis import strategies as st
 from scipy import stats
 
-from .. import spec, tolerance
+from .. import tolerance
 from ..strategies import Case, value_range
+from ..vocabulary import POSTERIOR
 from ._engine import SKIP, Failure, Property
 from .registry import register
 
@@ -39,7 +40,7 @@ _SAMPLER = ("sampler",)
 
 
 def _sigma(target, inputs):
-    return np.exp(spec.scale_to_logvar(inputs[target.posterior], target.posterior) / 2)
+    return np.exp(POSTERIOR[target.posterior].to_logvar(inputs[target.posterior]) / 2)
 
 
 def _z(ctx, call, inputs):
@@ -142,14 +143,6 @@ def sampler_distribution(ctx):
                     pinned=False, max_examples=2)
 
 
-_DZ_DSCALE = {
-    "logvar": lambda dev, scale: dev / 2,
-    "logstd": lambda dev, scale: dev,
-    "std": lambda dev, scale: dev / scale,
-    "var": lambda dev, scale: dev / (2 * scale),
-}
-
-
 def _gradient_applies(target, adapter):
     return None if adapter.supports_grad else f"{adapter.name} has no automatic differentiation"
 
@@ -168,12 +161,12 @@ def sampler_gradient(ctx):
         deviation = z - inputs["mu"]
         expected = {
             "mu": np.ones_like(z),
-            posterior: _DZ_DSCALE[posterior](deviation, inputs[posterior]),
+            posterior: POSTERIOR[posterior].dz_dscale(deviation, inputs[posterior]),
         }
         # z - mu is exact to u (|z| + |mu|); the gradient's own error is a few u of its size
         magnitude = {
             "mu": np.ones_like(z),
-            posterior: np.abs(_DZ_DSCALE[posterior](np.abs(z) + np.abs(inputs["mu"]), inputs[posterior])),
+            posterior: np.abs(POSTERIOR[posterior].dz_dscale(np.abs(z) + np.abs(inputs["mu"]), inputs[posterior])),
         }
         for name, want in expected.items():
             got = grads.get(name)

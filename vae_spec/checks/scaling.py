@@ -43,7 +43,7 @@ def _scaling_check(ctx, name, axis_inputs, declared, part, mean_code, zero_kl_is
     if not axes.free:
         return CheckResult(name, "skip", f"the function takes only the {part} shape {axes.shape} "
                            f"({axes.source}), so its {part} size cannot vary")
-    alone = ctx.target.term in ("kl", "mc_kl", "reconstruction")
+    alone = not ctx.target.computes.combined
 
     def prop(case):
         inputs = ctx.round(case)
@@ -111,13 +111,13 @@ def _beyond_the_declared_size(ctx, inputs, dtype, failure, part, axes):
 
 
 def _latent_applies(target, adapter):
-    if target.term not in ("kl", "loss", "elbo", "mc_kl", "mc_loss"):
+    if target.computes.kl is None:
         return f"term {target.term!r} has no KL"
     return None
 
 
 def _data_applies(target, adapter):
-    if target.term not in ("reconstruction", "loss", "elbo", "mc_loss"):
+    if not target.computes.reconstruction:
         return f"term {target.term!r} has no reconstruction"
     return None
 

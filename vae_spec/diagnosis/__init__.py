@@ -27,6 +27,7 @@ from ..frameworks.base import AdapterTypeError, get_adapter
 from ..report import CheckResult, repro_snippet
 from ..spec.likelihoods import parse_likelihood
 from ..target import Target, TargetError
+from ..vocabulary import DIAGNOSABLE_TERMS
 from .gradient import gradient_findings
 from .observe import Observations, observe
 from .reading import Reading, read
@@ -35,8 +36,6 @@ from .rules import CLAIM, ELBO, Finding, conventions, departures, implied_varian
 
 __all__ = ["Diagnosis", "Finding", "diagnose", "name_departures"]
 
-#: the terms whose output the fit can read (every other term is checked against its claim)
-DIAGNOSABLE_TERMS = ("loss", "elbo", "kl", "reconstruction")
 _APPROXIMATE = 1e-3  # a form matching to this relative residual is reported as the nearest one
 
 
@@ -52,7 +51,7 @@ def diagnose(target: Target, *tensors, seed: int = 0, **named) -> Diagnosis:
     :meth:`Target.from_example`.
     """
     target = as_target("diagnose", target, tensors, named)
-    if target.term not in DIAGNOSABLE_TERMS:
+    if not target.computes.diagnosable:
         raise TargetError(
             f"term: diagnose infers the terms {', '.join(DIAGNOSABLE_TERMS)}; for {target.term!r} "
             "declare the claim and use check"
@@ -95,7 +94,7 @@ def name_departures(ctx) -> list[Finding]:
     form fits (the failure lies outside the probes' regime).
     """
     target = ctx.target
-    if target.term not in DIAGNOSABLE_TERMS:
+    if not target.computes.diagnosable:
         return []
     probed = _with_fixed_sizes(target, ctx.layout)
     obs = observe(ctx.adapter, probed, ctx.layout, seed=0)
@@ -127,8 +126,7 @@ def _fits(target, obs: Observations, against):
     written) is read by ``diagnose`` as its framework averages it: ``fits`` are then the
     fits of the rows' mean, and ``reduced_rows`` is True; the claim still states the raw rows.
     """
-    sign = -1.0 if target.term == "elbo" else 1.0
-    outputs = [sign * o for o in obs.outputs]
+    outputs = [target.computes.sign * o for o in obs.outputs]
     vector = all(o.ndim == 1 and o.shape[0] == p.batch_size for o, p in zip(outputs, obs.probes))
     scalar = all(o.size == 1 for o in outputs)
     if not (vector or scalar):
@@ -223,16 +221,15 @@ def _no_fit(target, adapter, obs, fits, findings) -> Diagnosis:
     """Nothing fits: isolate the departing term with the probes where the KL is exactly 0."""
     zero = [i for i, p in enumerate(obs.probes) if p.kl_zero]
     recon_ok = False
-    if target.term in ("loss", "elbo") and len(zero) >= 3:
-        sign = -1.0 if target.term == "elbo" else 1.0
+    if target.computes.combined and len(zero) >= 3:
         recon_fits = fitting.fit_all(
             replace(target, term="reconstruction"), [obs.probes[i].inputs for i in zero],
-            [sign * obs.outputs[i] for i in zero], obs.dtype,
+            [target.computes.sign * obs.outputs[i] for i in zero], obs.dtype,
             vector_output=obs.outputs[zero[0]].size > 1,
         )
         recon_ok = any(f.fits for f in recon_fits)
     nearest = fits[0] if fits else None
-    if target.term == "kl" or recon_ok:
+    if target.computes.kl_alone or recon_ok:
         code, what = "kl-formula", "the KL term"
     else:
         code, what = "recon-formula", "the reconstruction term"

@@ -16,7 +16,7 @@ def gradient_findings(target, adapter, obs, best: fitting.Fit) -> list[Finding]:
     wrt = tuple(n for n in target.canonical_args if n in DIFFERENTIABLE)
     if not wrt:
         return []
-    sign = -1.0 if target.term == "elbo" else 1.0
+    sign = target.computes.sign
     probe = min(obs.probes[:4], key=lambda p: sum(v.size for v in p.inputs.values()))
     natives = {k: adapter.asarray(v, obs.dtype, target.device) for k, v in probe.inputs.items()}
     try:

@@ -157,7 +157,7 @@ class Reading:
             latent_shape=None if layout.latent.varies else layout.latent.shape,
             dtypes=target.dtypes or (tuple(layout.dtypes) if layout.unsupported else None),
             kwargs=target.kwargs, call=target.call,
-            not_elbo=not_elbo_codes(convention) if target.term in ("loss", "elbo") else (),
+            not_elbo=not_elbo_codes(convention) if target.computes.combined else (),
         )
         return claim, None
 
@@ -166,7 +166,7 @@ def read(target, obs, best: fitting.Fit) -> Reading:
     """The reading of ``best``: fixed sizes read with the simplest weights, constants judged."""
     form, a, b = read_fixed_shapes(target, best.form, best.recon, best.kl)
     reading = Reading(form, best, a, b, obs.dtype, "none")
-    if target.term not in ("loss", "elbo", "reconstruction"):
+    if not target.computes.reconstruction:
         return reading
     constants, words = _constants(target, obs, best, reading)
     return replace(reading, constants=constants, constant_words=words)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..spec.likelihoods import parse_likelihood
 from ..spec.objective import Convention
+from ..vocabulary import POSTERIOR
 from .reading import Reading, offset_per_latent
 
 ELBO, CLAIM = "elbo", "claim"
@@ -147,11 +148,11 @@ def _weight_departures(reading, target, ref, against) -> list[Finding]:
         return found
     if against == CLAIM and scale is not None and not reading.close(scale, ref.scale) and not found:
         factor = scale / ref.scale
-        what = "term" if target.term in ("kl", "reconstruction") else "loss"
-        if target.term == "kl" and reading.close(factor, 2.0):
+        what = "loss" if target.computes.combined else "term"
+        if target.computes.kl_alone and reading.close(factor, 2.0):
             found.append(Finding("kl-missing-half", "error",
                                  "The KL is twice the KL divergence: the factor 1/2 is missing."))
-        elif target.term == "kl":
+        elif target.computes.kl_alone:
             found.append(Finding("kl-scaled", "error", f"The KL is multiplied by {fraction(factor)}."))
         else:
             found.append(Finding("loss-scaled", "error", (
@@ -277,6 +278,5 @@ def _size_words(shape, what, letter) -> str:
 
 
 def _param_sentence(declared, read) -> str:
-    sigma2 = {"logvar": "exp(input)", "logstd": "exp(2 input)", "std": "input^2", "var": "input"}
-    return (f"it uses sigma^2 = {sigma2[read]} where the {declared} parameterization means "
-            f"sigma^2 = {sigma2[declared]}.")
+    return (f"it uses sigma^2 = {POSTERIOR[read].variance} where the {declared} parameterization "
+            f"means sigma^2 = {POSTERIOR[declared].variance}.")

@@ -63,7 +63,7 @@ def _candidates(target, adapter):
 
 def _inputs(target, batch, latent, data, seed):
     rng = np.random.default_rng(seed)
-    samples = 2 if target.term == "iwae" else None
+    samples = 2 if target.computes.samples else None
     return {name: probe_values(name, input_shape(name, batch, latent, data, samples), rng)
             for name in target.array_args}
 
