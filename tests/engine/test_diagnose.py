@@ -153,6 +153,17 @@ def test_an_epsilon_in_the_log_is_a_precision_warning():
     assert diagnosis.is_elbo and "precision" in diagnosis.codes
 
 
+def test_a_loss_that_modifies_its_input_in_place_is_not_the_elbo():
+    def exp_in_place(x_recon, x, mu, logvar):
+        var = np.exp(logvar, out=logvar)  # the caller's logvar now holds the variance
+        b = -_rows(x * np.log(x_recon) + (1 - x) * np.log1p(-x_recon)).sum(axis=1)
+        return np.mean(b + 0.5 * _rows(mu**2 + var - 1 - np.log(var)).sum(axis=1))
+
+    diagnosis = diagnosis_of(exp_in_place)
+    assert error_codes(diagnosis) == {"input-mutated"} and not diagnosis.is_elbo
+    assert "logvar in place" in diagnosis.findings[0].message
+
+
 @pytest.mark.framework("torch")
 def test_value_right_gradient_wrong_is_a_gradient_finding():
     import torch
@@ -164,6 +175,46 @@ def test_value_right_gradient_wrong_is_a_gradient_finding():
 
     diagnosis = diagnose(Target(detached, framework="torch", args=ARGS))
     assert error_codes(diagnosis) == {"gradient"} and not diagnosis.is_elbo
+    message = next(f.message for f in diagnosis.findings if f.code == "gradient")
+    assert "no gradient reaches 'mu'" in message  # the gradient check's own words
+
+
+@pytest.mark.framework("torch")
+def test_a_gradient_that_raises_is_a_gradient_finding():
+    import torch
+
+    class Opaque(torch.autograd.Function):
+        """The identity whose backward pass was never written."""
+
+        @staticmethod
+        def forward(ctx, a):
+            return a.clone()
+
+        @staticmethod
+        def backward(ctx, grad):
+            raise NotImplementedError("no backward")
+
+    def opaque(x_recon, x, mu, logvar):
+        b = torch.nn.functional.binary_cross_entropy(x_recon, x, reduction="none").flatten(1).sum(1)
+        k = 0.5 * (Opaque.apply(mu) ** 2 + logvar.exp() - 1 - logvar).flatten(1).sum(1)
+        return (b + k).mean()
+
+    diagnosis = diagnose(Target(opaque, framework="torch", args=ARGS))
+    assert error_codes(diagnosis) == {"gradient"}
+    assert "raised NotImplementedError: no backward" in diagnosis.findings[0].message
+
+
+@pytest.mark.framework("torch")
+def test_a_correct_loss_with_a_float32_constant_has_no_gradient_finding():
+    import torch
+
+    def gaussian(x_recon, x, mu, logvar):  # float32 constants inside a float64 computation
+        nll = (x - x_recon) ** 2 * np.float32(0.5) + np.float32(0.5 * np.log(2 * np.pi))
+        k = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
+        return (nll.sum(dim=1) + k).mean()
+
+    diagnosis = diagnose(Target(gaussian, framework="torch", args=ARGS))
+    assert diagnosis.is_elbo and "gradient" not in diagnosis.codes
 
 
 # -- the article's three losses (TensorFlow), exactly as the issue states them -----------------

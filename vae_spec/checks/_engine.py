@@ -12,7 +12,7 @@ repro.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,27 +20,13 @@ from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis.errors import HypothesisException
 
 from .. import reference, tolerance
-from ..frameworks.base import AdapterTypeError
+from ..engine.call import Caller
 from ..engine.layout import Layout, declared_layout
-from ..memo import Memo, fingerprint
+from ..memo import fingerprint
 from ..report import CheckResult, repro_snippet
 from ..strategies import Case, cases, classic_cases
 
 SKIP = object()
-
-
-@dataclass
-class Call:
-    """One call of the target: its output as float64, or what went wrong."""
-
-    output: np.ndarray | None = None
-    error: BaseException | None = None
-    dtype: str | None = None
-    mutated: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 @dataclass
@@ -58,35 +44,24 @@ class Failure:
 
 
 @dataclass
-class Context:
+class Context(Caller):
     """A target with its adapter and the search settings of one ``check`` run.
 
-    Calls of a deterministic target are remembered by their inputs (:mod:`vae_spec.memo`): the checks
-    of one search share the cases, and each distinct input is evaluated once.
+    Calls go through :class:`~vae_spec.engine.call.Caller`: a deterministic target is called
+    once per distinct input, so the checks of one search share the cases' calls.
     """
 
-    target: object
-    adapter: object
     dtypes: tuple[str, ...]
     max_examples: int = 50
-    seed: int = 0
     regimes: tuple[str, ...] = ("typical", "near-prior", "wide")
     buckets: tuple | None = None  # fixed (B, d, D) size parameters, for functions that compile per shape
     pin: bool = True  # search the pinned classic cases and the user's example first
     layout: Layout | None = None  # the shapes the function takes (the declared ones by default)
-    calls: int = 0
-    # a search revisits the inputs of its current case (the relations of every check), rarely older ones
-    memo: Memo = field(default_factory=lambda: Memo(256), init=False, repr=False)
     examples: reference.ExampleCache = field(default_factory=reference.ExampleCache, init=False, repr=False)
 
     def __post_init__(self):
         if self.layout is None:
             self.layout = declared_layout(self.target, self.dtypes)
-
-    @property
-    def deterministic(self) -> bool:
-        """Whether a call is a function of its inputs alone (no random key, no sampling)."""
-        return self.target.computes.deterministic and "key" not in self.target.canonical_args
 
     def cases(self, **kwargs):
         """The strategy of cases for this target, within its layout and dtypes."""
@@ -103,60 +78,6 @@ class Context:
         return {name: _flush_subnormals(self.adapter.round_to(value, case.dtype), case.dtype)
                 for name, value in case.inputs.items()}
 
-    def natives(self, inputs: dict[str, np.ndarray], dtype: str) -> dict:
-        """Fresh native arrays for ``inputs``, and a fresh random key if the target takes one."""
-        device = self.target.device
-        natives = {name: self.adapter.asarray(value, dtype, device) for name, value in inputs.items()}
-        if "key" in self.target.canonical_args:
-            self.calls += 1
-            natives["key"] = self.adapter.random_key(self.seed * 1_000_003 + self.calls)
-        return natives
-
-    def call(self, inputs: dict[str, np.ndarray], dtype: str) -> Call:
-        """Call the target on fresh native copies of ``inputs`` (float64, already rounded)."""
-        if self.deterministic:
-            return self.memo.get(fingerprint(("call", dtype), inputs.items()).digest(),
-                                 lambda: self._call(inputs, dtype))
-        return self._call(inputs, dtype)
-
-    def _call(self, inputs, dtype) -> Call:
-        natives = self.natives(inputs, dtype)
-        bound = self.target.bind(natives)
-        try:
-            raw = self.adapter.call(bound, natives)
-        except Exception as exc:  # the user's function raising is a finding, not a crash
-            return Call(error=exc)
-        return self._finish(raw, inputs, natives)
-
-    def value_and_grad(self, inputs: dict[str, np.ndarray], dtype: str, wrt: Iterable[str]):
-        """(Call, gradients) for d(sum of output)/d(input) per name in ``wrt``."""
-        wrt = tuple(wrt)
-        if self.deterministic:
-            return self.memo.get(fingerprint(("grad", dtype, wrt), inputs.items()).digest(),
-                                 lambda: self._value_and_grad(inputs, dtype, wrt))
-        return self._value_and_grad(inputs, dtype, wrt)
-
-    def _value_and_grad(self, inputs, dtype, wrt):
-        natives = self.natives(inputs, dtype)
-        bound = self.target.bind(natives)
-        try:
-            with self.adapter.precision_guard():
-                raw, grads = self.adapter.value_and_grad(bound, natives, wrt)
-        except Exception as exc:  # an AdapterTypeError (a non-array output) or the function raising
-            return Call(error=exc), {}
-        return self._finish(raw, inputs, natives), grads
-
-    def _finish(self, raw, inputs, natives) -> Call:
-        try:
-            output = self.adapter.to_numpy(raw)
-        except AdapterTypeError as exc:
-            return Call(error=exc)
-        mutated = tuple(
-            name for name, value in inputs.items()
-            if not _same(self.adapter.to_numpy(natives[name]), value)
-        )
-        return Call(output=output, dtype=self.adapter.dtype_name(raw), mutated=mutated)
-
     def expected(self, inputs: dict[str, np.ndarray]) -> reference.Expected:
         return self.memo.get(fingerprint("expected", inputs.items()).digest(),
                              lambda: reference.expected(self.target, inputs, self.examples))
@@ -165,10 +86,6 @@ class Context:
 def _flush_subnormals(values: np.ndarray, dtype: str) -> np.ndarray:
     smallest_normal = tolerance.SMALLEST_NORMAL[dtype]
     return np.where(np.abs(values) < smallest_normal, 0.0, values)
-
-
-def _same(after: np.ndarray, before: np.ndarray) -> bool:
-    return after.shape == before.shape and bool(np.array_equal(after, before, equal_nan=True))
 
 
 def expected_shape(target, batch: int) -> tuple[int, ...]:

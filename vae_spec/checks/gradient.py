@@ -26,67 +26,72 @@ def _applies(target, adapter):
         return "the IWAE bound's gradient has no analytic reference here; its value is checked"
     if not adapter.supports_grad:
         return f"{adapter.name} has no automatic differentiation"
-    if not [n for n in target.canonical_args if n in reference.DIFFERENTIABLE]:
+    if not differentiable(target):
         return "no differentiable input"
     return None
+
+
+def differentiable(target) -> tuple[str, ...]:
+    """The inputs a gradient is taken with respect to."""
+    return tuple(n for n in target.canonical_args if n in reference.DIFFERENTIABLE)
 
 
 @register("gradient", "gradient", _applies)
 def gradient(ctx):
     """d(output)/d(input) matches the spec for mu, the scale, the decoder output and the rest."""
-    wrt = tuple(n for n in ctx.target.canonical_args if n in reference.DIFFERENTIABLE)
+    wrt = differentiable(ctx.target)
+    return Property("gradient", "gradient", lambda case: compare_gradients(ctx, ctx.round(case), case.dtype, wrt))
 
-    def prop(case):
-        inputs = ctx.round(case)
-        call, grads = ctx.value_and_grad(inputs, case.dtype, wrt)
-        if not call.ok or not shape_ok(ctx.target, call.output, case.batch_size):
-            return SKIP
-        if not np.isfinite(call.output).all():
-            return SKIP
-        expected_value = ctx.expected(inputs)
-        if not tolerance.representable(expected_value.value, case.dtype).all():
-            return SKIP
-        expected = reference.expected_grad(ctx.target, inputs)
-        kinks = reference.subgradient_radius(ctx.target, inputs)
-        own = _OwnFloat64(ctx, inputs, case.dtype, wrt)
-        worst = None
-        for name in wrt:
-            if name not in expected:
-                continue
-            want, magnitude = expected[name]
-            got = grads.get(name)
-            if got is None:
-                if np.any(want != 0):
-                    return Failure(f"no gradient reaches {name!r} (detached or stop_gradient?); "
-                                   f"the spec's gradient is nonzero", expected=want)
-                continue
-            got = np.broadcast_to(got, want.shape)
-            if not tolerance.representable(want, case.dtype).all():
-                continue
-            radius = kinks.get(name)
-            # at a kink any derivative within the radius is right: compare the nearest one
-            nearest = got if radius is None else got - np.clip(got - want, -radius, radius)
-            verdict, comparison = judge(ctx, case.dtype, nearest, want, magnitude,
-                                        expected_value.n_summands, lambda: own.grad(name, want, radius))
-            rank = (verdict == ERROR, verdict == PRECISION, comparison.margin)
-            if worst is None or rank > worst[0]:
-                worst = (rank, name, verdict, comparison, got, want)
-        if worst is None or worst[2] == PASS:
-            return None
-        _, name, verdict, comparison, got, want = worst
-        index = comparison.index or ()
-        if verdict == PRECISION:
-            return Failure(precision_message(f"d(output)/d({name})", case.dtype, comparison),
-                           error=comparison.error, bound=comparison.bound, margin=comparison.margin,
-                           output=got, expected=want, code="precision", severity="warning")
-        return Failure(
-            f"d(output)/d({name}){list(index)} is {got[index]:.6g}, the spec gives "
-            f"{want[index]:.6g} (error {comparison.error:.3g}, bound {comparison.bound:.3g})",
-            error=comparison.error, bound=comparison.bound, margin=comparison.margin,
-            output=got, expected=want,
-        )
 
-    return Property("gradient", "gradient", prop)
+def compare_gradients(ctx, inputs, dtype, wrt):
+    """None when every gradient in ``wrt`` is within its derived bound of the spec's at
+    ``inputs``, else the Failure of the worst one (SKIP where the value says nothing)."""
+    call, grads = ctx.value_and_grad(inputs, dtype, wrt)
+    batch = next(iter(inputs.values())).shape[0]
+    if not call.ok or not shape_ok(ctx.target, call.output, batch) or not np.isfinite(call.output).all():
+        return SKIP
+    expected_value = ctx.expected(inputs)
+    if not tolerance.representable(expected_value.value, dtype).all():
+        return SKIP
+    expected = reference.expected_grad(ctx.target, inputs)
+    kinks = reference.subgradient_radius(ctx.target, inputs)
+    own = _OwnFloat64(ctx, inputs, dtype, wrt)
+    worst = None
+    for name in wrt:
+        if name not in expected:
+            continue
+        want, magnitude = expected[name]
+        got = grads.get(name)
+        if got is None:
+            if np.any(want != 0):
+                return Failure(f"no gradient reaches {name!r} (detached or stop_gradient?); "
+                               f"the spec's gradient is nonzero", expected=want)
+            continue
+        got = np.broadcast_to(got, want.shape)
+        if not tolerance.representable(want, dtype).all():
+            continue
+        radius = kinks.get(name)
+        # at a kink any derivative within the radius is right: compare the nearest one
+        nearest = got if radius is None else got - np.clip(got - want, -radius, radius)
+        verdict, comparison = judge(ctx, dtype, nearest, want, magnitude,
+                                    expected_value.n_summands, lambda: own.grad(name, want, radius))
+        rank = (verdict == ERROR, verdict == PRECISION, comparison.margin)
+        if worst is None or rank > worst[0]:
+            worst = (rank, name, verdict, comparison, got, want)
+    if worst is None or worst[2] == PASS:
+        return None
+    _, name, verdict, comparison, got, want = worst
+    index = comparison.index or ()
+    if verdict == PRECISION:
+        return Failure(precision_message(f"d(output)/d({name})", dtype, comparison),
+                       error=comparison.error, bound=comparison.bound, margin=comparison.margin,
+                       output=got, expected=want, code="precision", severity="warning")
+    return Failure(
+        f"d(output)/d({name}){list(index)} is {got[index]:.6g}, the spec gives "
+        f"{want[index]:.6g} (error {comparison.error:.3g}, bound {comparison.bound:.3g})",
+        error=comparison.error, bound=comparison.bound, margin=comparison.margin,
+        output=got, expected=want,
+    )
 
 
 class _OwnFloat64:

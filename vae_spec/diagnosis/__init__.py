@@ -184,6 +184,11 @@ def _judge(target, adapter, obs: Observations, layout) -> Diagnosis:
             f"The function raised {type(exc).__name__}: {exc} on {len(obs.raised)} of "
             f"{len(obs.raised) + len(obs.probes) + len(obs.nonfinite)} probes (first with {shapes})."
             if kind == "raised" else f"The function returned {exc}.")))
+    if obs.mutated:
+        findings.append(Finding("input-mutated", "error", (
+            f"The function modifies its input{'s' if len(obs.mutated) > 1 else ''} "
+            f"{', '.join(obs.mutated)} in place: the caller's tensors change (and autograd may "
+            "differentiate the modified values).")))
     if obs.nonfinite:
         findings.append(Finding("nonfinite", "warning" if obs.probes else "error",
                                 f"The output is NaN or infinite on {len(obs.nonfinite)} typical probes."))
@@ -260,18 +265,18 @@ def _counterexample(target, obs):
 
 def _describe(target, adapter, obs, reading: Reading, findings, layout, stated: Reading | None) -> Diagnosis:
     """The diagnosis of ``reading``, with the claim of ``stated`` (the raw output's reading)."""
+    if stated is None:
+        claim, no_claim = None, "its rows are not per-example losses, and no form reads them as returned"
+    else:
+        claim, no_claim = stated.claim(target, layout, reference(target, ELBO))
     departed = departures(reading, target, ELBO)
-    if not departed:  # the gradient is judged once the value conforms
-        departed = gradient_findings(target, adapter, obs, reading.fit)
+    if not departed:  # the gradient is judged once the value conforms, under its claim
+        departed = gradient_findings(target, adapter, obs, claim, layout)
     findings += departed + [f for f in conventions(reading, target, form_is_elbo=not departed)
                             if f.code not in {g.code for g in findings}]
     is_elbo = not any(f.severity == "error" for f in findings)
     findings.sort(key=lambda f: ("error", "warning", "info").index(f.severity))
     scale, beta, likelihood = _natural(reading, target)
-    if stated is None:
-        claim, no_claim = None, "its rows are not per-example losses, and no form reads them as returned"
-    else:
-        claim, no_claim = stated.claim(target, layout, reference(target, ELBO))
     errors = [f.code for f in findings if f.severity == "error"]
     summary = ("the ELBO up to legal conventions" + (
         f" ({', '.join(f.code for f in findings if f.severity == 'info')})" if findings else "")

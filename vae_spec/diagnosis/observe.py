@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.call import Caller
 from ..probes import Probe, design
 
 
@@ -19,49 +20,44 @@ class Observations:
     raised: list[tuple[Probe, BaseException]]
     nonfinite: list[Probe]
     stochastic: bool
+    mutated: tuple[str, ...] = ()  # inputs the function modified in place on some probe
 
 
-def call(adapter, target, inputs, dtype):
-    """(output as float64 numpy, the output's dtype name) of one call in ``dtype``."""
-    natives = {name: adapter.asarray(value, dtype, target.device) for name, value in inputs.items()}
-    raw = adapter.call(target.bind(natives), natives)
-    return adapter.to_numpy(raw), adapter.dtype_name(raw)
-
-
-def probe_dtype(adapter, target, probe, dtypes) -> str:
+def probe_dtype(caller: Caller, probe, dtypes) -> str:
     """float64 where the function runs in it and keeps it (the fit's bounds are tightest),
-    else the first dtype the function runs in."""
-    if "float64" in dtypes:
-        try:
-            _, out_dtype = call(adapter, target, probe.inputs, "float64")
-        except Exception as exc:  # it ran in float64 during inference: a probe-specific failure
-            out_dtype = f"none ({type(exc).__name__})"
-        if out_dtype == "float64":
-            return "float64"
+    else the first dtype the function runs in (a float64 call that raises here ran during
+    shape inference: the probes that raise are reported one by one)."""
+    if "float64" in dtypes and caller.call(probe.inputs, "float64").dtype == "float64":
+        return "float64"
     others = [d for d in dtypes if d != "float64"]
     return others[0] if others else "float64"
 
 
 def observe(adapter, target, layout, seed) -> Observations:
-    """Call the loss on every probe of the design, in the dtype :func:`probe_dtype` picks."""
+    """Call the loss on every probe of the design, in the dtype :func:`probe_dtype` picks.
+
+    Every probe is a fresh call (nothing remembered), so calling the first probe twice tells
+    whether the function samples inside.
+    """
+    caller = Caller(target, adapter, seed=seed, remember=False)
     probes = design(target, layout, seed=seed)
-    dtype = probe_dtype(adapter, target, probes[0], layout.dtypes)
-    kept, outputs, raised, nonfinite = [], [], [], []
+    dtype = probe_dtype(caller, probes[0], layout.dtypes)
+    kept, outputs, raised, nonfinite, mutated = [], [], [], [], set()
     for probe in probes:
         inputs = {k: adapter.round_to(v, dtype) for k, v in probe.inputs.items()}
         probe = Probe(inputs, probe.kl_zero)
-        try:
-            output, _ = call(adapter, target, inputs, dtype)
-        except Exception as exc:
-            raised.append((probe, exc))
-            continue
-        if not np.isfinite(output).all():
+        call = caller.call(inputs, dtype)
+        mutated.update(call.mutated)
+        if not call.ok:
+            raised.append((probe, call.error))
+        elif not np.isfinite(call.output).all():
             nonfinite.append(probe)
-            continue
-        kept.append(probe)
-        outputs.append(output)
+        else:
+            kept.append(probe)
+            outputs.append(call.output)
     stochastic = False
     if kept:
-        again, _ = call(adapter, target, kept[0].inputs, dtype)
-        stochastic = not np.array_equal(again, outputs[0])
-    return Observations(dtype, kept, outputs, raised, nonfinite, stochastic)
+        again = caller.call(kept[0].inputs, dtype)
+        stochastic = not again.ok or not np.array_equal(again.output, outputs[0])
+    return Observations(dtype, kept, outputs, raised, nonfinite, stochastic,
+                        tuple(n for n in target.canonical_args if n in mutated))

@@ -1,0 +1,114 @@
+"""One call of a user's function, as every part of vae_spec makes it.
+
+``check``, ``diagnose``, the self-test and the compiled variants call a target only through
+:class:`Caller`: fresh native copies of the inputs in the dtype and on the target's device, a
+fresh random key where the function takes one, the output read back as float64, the inputs the
+function modified in place, and the wall time. A deterministic target (no key, no sampling)
+is called once per distinct input and dtype (:mod:`vae_spec.memo`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import KW_ONLY, dataclass, field
+
+import numpy as np
+
+from ..frameworks.base import AdapterTypeError
+from ..memo import Memo, fingerprint
+
+
+@dataclass
+class Call:
+    """One call of the target: its output as float64, or what went wrong."""
+
+    output: np.ndarray | None = None
+    error: BaseException | None = None
+    dtype: str | None = None
+    mutated: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Caller:
+    """Calls ``target`` through ``adapter``; ``seed`` seeds the random keys it makes."""
+
+    target: object
+    adapter: object
+    _: KW_ONLY
+    seed: int = 0
+    calls: int = 0  # random keys made so far
+    remember: bool = True  # call a deterministic target once per distinct input and dtype
+    # a search revisits the inputs of its current case (the relations of every check), rarely older ones
+    memo: Memo = field(default_factory=lambda: Memo(256), init=False, repr=False)
+
+    @property
+    def deterministic(self) -> bool:
+        """Whether a call is a function of its inputs alone (no random key, no sampling)."""
+        return self.target.computes.deterministic and "key" not in self.target.canonical_args
+
+    def natives(self, inputs: dict[str, np.ndarray], dtype: str) -> dict:
+        """Fresh native arrays for ``inputs`` on the target's device, and a fresh random key if
+        the target takes one."""
+        device = self.target.device
+        natives = {name: self.adapter.asarray(value, dtype, device) for name, value in inputs.items()}
+        if "key" in self.target.canonical_args:
+            self.calls += 1
+            natives["key"] = self.adapter.random_key(self.seed * 1_000_003 + self.calls)
+        return natives
+
+    def call(self, inputs: dict[str, np.ndarray], dtype: str) -> Call:
+        """Call the target on fresh native copies of ``inputs`` (float64, already rounded)."""
+        if self.remember and self.deterministic:
+            return self.memo.get(fingerprint(("call", dtype), inputs.items()).digest(),
+                                 lambda: self._call(inputs, dtype))
+        return self._call(inputs, dtype)
+
+    def value_and_grad(self, inputs: dict[str, np.ndarray], dtype: str, wrt: Iterable[str]):
+        """(Call, gradients) for d(sum of output)/d(input) per name in ``wrt``."""
+        wrt = tuple(wrt)
+        if self.remember and self.deterministic:
+            return self.memo.get(fingerprint(("grad", dtype, wrt), inputs.items()).digest(),
+                                 lambda: self._value_and_grad(inputs, dtype, wrt))
+        return self._value_and_grad(inputs, dtype, wrt)
+
+    def _call(self, inputs, dtype) -> Call:
+        natives = self.natives(inputs, dtype)
+        bound = self.target.bind(natives)
+        start = time.perf_counter()
+        try:
+            raw = self.adapter.call(bound, natives)
+        except Exception as exc:  # the user's function raising is a finding, not a crash
+            return Call(error=exc, seconds=time.perf_counter() - start)
+        return self._finish(raw, inputs, natives, time.perf_counter() - start)
+
+    def _value_and_grad(self, inputs, dtype, wrt):
+        natives = self.natives(inputs, dtype)
+        bound = self.target.bind(natives)
+        start = time.perf_counter()
+        try:
+            with self.adapter.precision_guard():
+                raw, grads = self.adapter.value_and_grad(bound, natives, wrt)
+        except Exception as exc:  # an AdapterTypeError (a non-array output) or the function raising
+            return Call(error=exc, seconds=time.perf_counter() - start), {}
+        return self._finish(raw, inputs, natives, time.perf_counter() - start), grads
+
+    def _finish(self, raw, inputs, natives, seconds) -> Call:
+        try:
+            output = self.adapter.to_numpy(raw)
+        except AdapterTypeError as exc:
+            return Call(error=exc, seconds=seconds)
+        mutated = tuple(
+            name for name, value in inputs.items()
+            if not _same(self.adapter.to_numpy(natives[name]), value)
+        )
+        return Call(output=output, dtype=self.adapter.dtype_name(raw), mutated=mutated, seconds=seconds)
+
+
+def _same(after: np.ndarray, before: np.ndarray) -> bool:
+    return after.shape == before.shape and bool(np.array_equal(after, before, equal_nan=True))
