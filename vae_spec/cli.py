@@ -9,35 +9,14 @@ import argparse
 import os
 import sys
 
+from .target import argparse_type, parse_args_text, parse_dtypes, parse_kwargs_text, parse_shape
+
 
 EXIT_OK, EXIT_DEPARTS, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
     """A command line that cannot run; printed without a traceback, exit 2."""
-
-
-def parse_shape(text: str) -> tuple[int, ...]:
-    """A shape from "1,28,28"; argparse.ArgumentTypeError for anything else."""
-    try:
-        shape = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not shape or any(s < 1 for s in shape):
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return shape
-
-
-def parse_dtypes(text: str) -> tuple[str, ...]:
-    """Dtypes from "float32,float64"; argparse.ArgumentTypeError for an unknown one."""
-    from .frameworks.base import DTYPES
-
-    dtypes = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [d for d in dtypes if d not in DTYPES]
-    if not dtypes or unknown:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated dtypes among {', '.join(DTYPES)}, got {text!r}")
-    return dtypes
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -47,49 +26,32 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--term", default="loss",
                         help="kl, reconstruction, loss, elbo, mc_kl, mc_loss, iwae, sampler or "
                              "stochastic_loss (default loss)")
-    parser.add_argument("--args",
+    parser.add_argument("--args", type=argparse_type(parse_args_text),
                         help="the function's parameters as canonical names (default: read from the "
                              "parameter names, e.g. recon_x, x, z_mean, log_var), comma-separated, "
                              "positional (x_recon,x,mu,logvar) or user=canonical pairs, or JSON "
                              "for nested calls ('[{\"recon\": \"x_recon\", \"mu\": \"mu\"}, \"x\"]')")
-    parser.add_argument("--kwargs", help="fixed keyword arguments of every call: beta=4,free_bits=0.5 or JSON")
+    parser.add_argument("--kwargs", type=argparse_type(parse_kwargs_text),
+                        help="fixed keyword arguments of every call: beta=4,free_bits=0.5 or JSON")
     parser.add_argument("--likelihood", help="bernoulli-probs, bernoulli-logits, gaussian, ...")
     parser.add_argument("--posterior", help="logvar, logstd, std or var (default: from --args)")
-    parser.add_argument("--data-shape", type=parse_shape, help="trailing data shape, e.g. 1,28,28")
-    parser.add_argument("--latent-shape", type=parse_shape, help="trailing latent shape, e.g. 20")
-    parser.add_argument("--dtypes", type=parse_dtypes,
+    parser.add_argument("--data-shape", type=argparse_type(parse_shape), help="trailing data shape, e.g. 1,28,28")
+    parser.add_argument("--latent-shape", type=argparse_type(parse_shape), help="trailing latent shape, e.g. 20")
+    parser.add_argument("--dtypes", type=argparse_type(parse_dtypes),
                         help="dtypes to run in, e.g. float32 (default: float32 and float64, less "
                              "those the function raises in)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-def _parse_call_option(name: str, text: str | None, parse):
-    if text is None:
-        return None
-    from .calls import ArgsError
-
-    try:
-        return parse(text)
-    except ArgsError as exc:
-        raise UsageError(f"{name}: {exc}") from None
-
-
 def _build_target(options, convention=None):
-    from .calls import parse_kwargs_text, parse_text
-    from .target import Target, load_callable
+    from .target import declared_target
 
-    fn = load_callable(options.target)
-    kwargs = dict(
-        fn=fn, framework=options.framework, term=options.term,
-        args=_parse_call_option("--args", options.args, parse_text),
-        kwargs=_parse_call_option("--kwargs", options.kwargs, parse_kwargs_text),
-        likelihood=options.likelihood,
-        posterior=options.posterior, data_shape=options.data_shape,
-        latent_shape=options.latent_shape, dtypes=options.dtypes, name=options.target,
+    return declared_target(
+        options.target, framework=options.framework, term=options.term, args=options.args,
+        kwargs=options.kwargs, likelihood=options.likelihood, posterior=options.posterior,
+        data_shape=options.data_shape, latent_shape=options.latent_shape, dtypes=options.dtypes,
+        convention=convention,
     )
-    if convention is not None:
-        kwargs["convention"] = convention
-    return Target(**kwargs)
 
 
 def _cmd_check(options) -> int:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from .cli import parse_dtypes, parse_shape
+from .target import argparse_type, parse_args_text, parse_dtypes, parse_kwargs_text, parse_shape
 
 #: the keys a [[tool.vae_spec.targets]] table may hold, with the TOML types each accepts
 TABLE_KEYS = {
@@ -82,9 +82,9 @@ def pytest_addoption(parser):
                                             "jax, keras or array-api[:module]")
     group.addoption("--vae-term", help="--vae-target's term: kl, reconstruction, loss (default), "
                                        "elbo, mc_kl, mc_loss, iwae, sampler or stochastic_loss")
-    group.addoption("--vae-args", help="--vae-target's parameters as canonical names, comma-separated "
+    group.addoption("--vae-args", type=argparse_type(parse_args_text), help="--vae-target's parameters as canonical names, comma-separated "
                                        "(x_recon,x,mu,logvar), user=canonical pairs, or JSON for nested calls")
-    group.addoption("--vae-kwargs", help="--vae-target's fixed keyword arguments: beta=4 or JSON")
+    group.addoption("--vae-kwargs", type=argparse_type(parse_kwargs_text), help="--vae-target's fixed keyword arguments: beta=4 or JSON")
     group.addoption("--vae-likelihood", help="--vae-target's likelihood: bernoulli-probs, gaussian, ...")
     group.addoption("--vae-posterior", help="--vae-target's posterior scale: logvar, logstd, std or var")
     group.addoption("--vae-batch", choices=("mean", "sum", "none"), help="batch reduction (default mean)")
@@ -96,9 +96,9 @@ def pytest_addoption(parser):
     group.addoption("--vae-scale", type=float, help="declared factor on both terms (default 1)")
     group.addoption("--vae-no-constants", action="store_true",
                     help="--vae-target drops the likelihood's normalizing constants")
-    group.addoption("--vae-data-shape", type=parse_shape, metavar="1,28,28", help="trailing data shape")
-    group.addoption("--vae-latent-shape", type=parse_shape, metavar="20", help="trailing latent shape")
-    group.addoption("--vae-dtypes", type=parse_dtypes, metavar="float32",
+    group.addoption("--vae-data-shape", type=argparse_type(parse_shape), metavar="1,28,28", help="trailing data shape")
+    group.addoption("--vae-latent-shape", type=argparse_type(parse_shape), metavar="20", help="trailing latent shape")
+    group.addoption("--vae-dtypes", type=argparse_type(parse_dtypes), metavar="float32",
                     help="dtypes to run in (default float32 and float64, less those the function raises in)")
     group.addoption("--vae-max-examples", type=int, metavar="N", help="cases per check, every target")
     group.addoption("--vae-seed", type=int, help="search seed, every target (default 0 under vae-ci)")
@@ -258,25 +258,11 @@ class CheckItem(pytest.Item):
 
 def build_target(declaration: Declaration):
     """The vae_spec.Target a declaration describes; files and modules resolve from its base."""
-    from .spec.objective import Convention
-    from .target import Target, TargetError, load_callable
+    from .target import declared_target, require_likelihood
 
     fields = dict(declaration.fields)
-    spec = fields.pop("target")
     fields.pop("name", None)
-    location, _, attr = spec.rpartition(":")
-    if location.endswith(".py") or "/" in location or "\\" in location:
-        fn = load_callable(f"{declaration.base / location}:{attr}")
-    else:
-        if str(declaration.base) not in sys.path:
-            sys.path.insert(0, str(declaration.base))
-        fn = load_callable(spec)
-    convention = Convention(**fields.pop("convention", {}))
-    target = Target(fn, convention=convention, name=spec, **fields)
-    if target.uses_likelihood and target.likelihood is None:
-        raise TargetError(f"likelihood: term {target.term!r} is checked against a declared likelihood; "
-                          "declare one (bernoulli-probs, bernoulli-logits, gaussian, ...)")
-    return target
+    return require_likelihood(declared_target(fields.pop("target"), base=declaration.base, **fields))
 
 
 def read_declarations(pyproject: Path) -> list[Declaration]:
@@ -358,26 +344,12 @@ def _command_line_declaration(config) -> Declaration | None:
     for key, dest in _CLAIM_OPTIONS.items():
         if config.getoption(dest) is not None:
             fields[key] = config.getoption(dest)
-    if "args" in fields:
-        fields["args"] = _parse_call_text("--vae-args", fields["args"], "parse_text")
-    if "kwargs" in fields:
-        fields["kwargs"] = _parse_call_text("--vae-kwargs", fields["kwargs"], "parse_kwargs_text")
     convention = {key: config.getoption(dest) for key, dest in _CONVENTION_OPTIONS.items()
                   if config.getoption(dest) is not None}
     if config.getoption("vae_no_constants"):
         convention["constants"] = False
     fields["convention"] = convention
     return Declaration(spec, "--vae-target", fields, base=config.invocation_params.dir)
-
-
-def _parse_call_text(option: str, text: str, parser: str):
-    """--vae-args or --vae-kwargs text, parsed as the command line parses it."""
-    from . import calls
-
-    try:
-        return getattr(calls, parser)(text)
-    except calls.ArgsError as exc:
-        raise pytest.UsageError(f"{option}: {exc}") from None
 
 
 def _search_options(config) -> dict:

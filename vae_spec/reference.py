@@ -24,7 +24,7 @@ import numpy as np
 from . import spec
 from .memo import Memo, fingerprint
 from .spec.objective import Convention
-from .vocabulary import POSTERIOR
+from .vocabulary import DATA_ARGS, POSTERIOR
 
 #: canonical inputs the gradient check differentiates with respect to (x is data)
 DIFFERENTIABLE = (
@@ -88,10 +88,7 @@ def _uncached(kind, inputs, compute):
 
 def _term_inputs(inputs, data: bool) -> dict[str, np.ndarray]:
     """The inputs one term reads: the data ones for the reconstruction, the others for the KL."""
-    return {name: value for name, value in inputs.items() if (name in _DATA_INPUTS) == data}
-
-
-_DATA_INPUTS = ("x", "x_recon", "dec_logvar", "dec_logscale")
+    return {name: value for name, value in inputs.items() if (name in DATA_ARGS) == data}
 
 
 def expected(target, inputs: dict[str, np.ndarray], cache: ExampleCache | None = None) -> Expected:

@@ -13,7 +13,7 @@ from .engine.inference import infer_layout
 from .frameworks.base import get_adapter
 from .report import CheckResult, Report
 from .strategies import COMPILE_BUCKETS as BUCKETS, JIT_BUCKETS
-from .target import Target, TargetError
+from .target import Target, TargetError, require_likelihood
 
 DEFAULT_DTYPES = ("float32", "float64")
 
@@ -112,9 +112,7 @@ def check(
     """
     from .diagnosis import as_target
 
-    target = as_target("check", target, tensors, named)
-    if target.uses_likelihood and target.likelihood is None:
-        raise TargetError(f"likelihood: check needs the likelihood of term {target.term!r} declared")
+    target = require_likelihood(as_target("check", target, tensors, named))
     settings = profiles.resolve(profile)
     names = tuple(checks) if checks else tuple(CHECKS)
     unknown = [n for n in names if n not in CHECKS]

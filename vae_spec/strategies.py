@@ -28,8 +28,7 @@ from hypothesis.extra import numpy as hnp
 
 from .spec.likelihoods import parse_likelihood
 from .engine.layout import DATA_VECTOR, LATENT_VECTOR, Axes, Layout, declared_layout
-from .target import DATA_ARGS
-from .vocabulary import POSTERIOR
+from .vocabulary import DATA_ARGS, POSTERIOR
 
 REGIMES = ("typical", "near-prior", "wide")
 #: the largest logvar drawn: at logvar = 20 the KL is exp(20) / 2 ~ 2.4e8 nats per latent

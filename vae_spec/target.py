@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
@@ -12,26 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from . import calls, vocabulary
+from .vocabulary import CANONICAL_ARGS, DATA_ARGS, NON_ARRAY_ARGS
 from .frameworks.base import DTYPES, framework_of
 from .spec.likelihoods import parse_likelihood
 from .spec.objective import Convention
 
-#: every input a loss may take, by its canonical name
-CANONICAL_ARGS = (
-    "x", "x_recon", "mu", "logvar", "logstd", "std", "var", "z", "eps",
-    "prior_mu", "prior_logvar", "dec_logvar", "dec_logscale", "key",
-)
-#: inputs that are not float arrays: ``key`` is a random key (jax), made fresh for each call
-NON_ARRAY_ARGS = ("key",)
-#: inputs shaped like the data, (B, *data_shape); every other array input is shaped like the latent
-DATA_ARGS = ("x", "x_recon", "dec_logvar", "dec_logscale")
-
 #: what a target can compute (the records in vae_spec.vocabulary say what each term needs and has)
 TERMS = vocabulary.TERMS
-#: terms whose output is a function of the inputs alone (no sampling inside)
 DETERMINISTIC_TERMS = vocabulary.DETERMINISTIC_TERMS
-
-
 _TARGET_KEYWORDS = ("framework", "term", "args", "likelihood", "posterior", "convention", "data_shape",
                     "latent_shape", "dtypes", "device", "name", "kwargs", "call")
 
@@ -116,7 +105,7 @@ class Target:
             object.__setattr__(self, "dtypes", dtypes)
         self._check_required_args()
         if self.name is None:
-            object.__setattr__(self, "name", _default_name(self.fn))
+            object.__setattr__(self, "name", calls.readable_name(self.fn))
 
     @classmethod
     def from_example(cls, fn, *tensors, **named) -> "Target":
@@ -151,11 +140,6 @@ class Target:
     def latent_args(self) -> tuple[str, ...]:
         """The bound inputs shaped like the latent."""
         return tuple(n for n in self.array_args if n not in DATA_ARGS)
-
-    @property
-    def scale_arg(self) -> str:
-        """The canonical name of the posterior's scale input (logvar, logstd, std or var)."""
-        return self.posterior
 
     @property
     def uses_likelihood(self) -> bool:
@@ -225,8 +209,8 @@ class Target:
                 signature.bind(*self.args, **fixed)
         except TypeError as exc:
             raise TargetError(
-                f"args: {self.name or _default_name(self.fn)} cannot be called with "
-                f"{_describe_args(self.args)}: {exc}"
+                f"args: {self.name or calls.readable_name(self.fn)} cannot be called with "
+                f"the call {calls.expression(self.args)}: {exc}"
             ) from None
 
 
@@ -289,47 +273,99 @@ def _shape(name, shape):
     return shape
 
 
-def _default_name(fn) -> str:
-    return calls.readable_name(fn)
+# -- a target declared in text: a command line, a pyproject table ------------------------------
+def parse_shape(text: str) -> tuple[int, ...]:
+    """A trailing shape from "1,28,28"."""
+    try:
+        shape = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise TargetError(f"expected comma-separated positive integers, got {text!r}") from None
+    if not shape or any(s < 1 for s in shape):
+        raise TargetError(f"expected comma-separated positive integers, got {text!r}")
+    return shape
 
 
-def _describe_args(args) -> str:
-    return f"the call {calls.expression(args)}"
+def parse_dtypes(text: str) -> tuple[str, ...]:
+    """Dtypes from "float32,float64"."""
+    dtypes = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not dtypes or any(d not in DTYPES for d in dtypes):
+        raise TargetError(f"expected comma-separated dtypes among {', '.join(DTYPES)}, got {text!r}")
+    return dtypes
 
 
-def load_callable(spec: str) -> Callable:
+def parse_args_text(text: str):
+    """``--args`` as the command line writes it: x_recon,x,mu,logvar, user=canonical pairs, or JSON."""
+    return _parsed(calls.parse_text, text)
+
+
+def parse_kwargs_text(text: str) -> dict:
+    """``--kwargs`` as the command line writes it: beta=4,free_bits=0.5, or JSON."""
+    return _parsed(calls.parse_kwargs_text, text)
+
+
+def _parsed(parse, text):
+    try:
+        return parse(text)
+    except calls.ArgsError as exc:
+        raise TargetError(str(exc)) from None
+
+
+def argparse_type(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """``parse`` as an argparse ``type=``: its TargetError becomes argparse's usage message."""
+    import argparse
+
+    def convert(text):
+        try:
+            return parse(text)
+        except TargetError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def declared_target(spec: str, base: str | pathlib.Path | None = None, **fields) -> Target:
+    """The Target a declaration names: ``spec`` is ``module:attr`` or ``path/to/file.py:attr``
+    (resolved from ``base``, the working directory by default); ``convention`` a Convention or
+    a mapping of its fields; the other fields are Target's keywords."""
+    convention = fields.pop("convention", None) or Convention()
+    if isinstance(convention, Mapping):
+        convention = Convention(**convention)
+    name = fields.pop("name", None) or spec
+    return Target(load_callable(spec, base), convention=convention, name=name, **fields)
+
+
+def require_likelihood(target: Target) -> Target:
+    """``target``, or TargetError where its term has a reconstruction and no declared likelihood."""
+    if target.uses_likelihood and target.likelihood is None:
+        raise TargetError(f"likelihood: term {target.term!r} is checked against a declared likelihood; "
+                          "declare one (bernoulli-probs, bernoulli-logits, gaussian, ...)")
+    return target
+
+
+def load_callable(spec: str, base: str | pathlib.Path | None = None) -> Callable:
     """Resolve ``module:attr`` or ``path/to/file.py:attr`` to the object it names.
 
-    Raises TargetError with the reason: no colon, module or file not found, the module
-    raising on import, or the attribute missing.
+    A file path is read relative to ``base`` (default: the working directory); a module is
+    imported with ``base`` on ``sys.path`` for the import only. Raises TargetError with the
+    reason: no colon, module or file not found, the module raising on import, or the
+    attribute missing.
     """
+    base = pathlib.Path.cwd() if base is None else pathlib.Path(base)
     if ":" not in spec:
         raise TargetError(f"target {spec!r}: expected 'module:attr' or 'path/to/file.py:attr'")
     location, _, attr = spec.rpartition(":")
     if not location or not attr:
         raise TargetError(f"target {spec!r}: expected 'module:attr' or 'path/to/file.py:attr'")
     if location.endswith(".py") or "/" in location or "\\" in location:
-        path = pathlib.Path(location)
-        if not path.is_file():
-            raise TargetError(f"target {spec!r}: no file {location}")
-        module_name = f"_vae_spec_target_{path.stem}_{abs(hash(str(path.resolve())))}"
-        loader_spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(loader_spec)
-        sys.modules[module_name] = module
-        try:
-            loader_spec.loader.exec_module(module)
-        except Exception as exc:
-            del sys.modules[module_name]
-            raise TargetError(f"target {spec!r}: importing {location} raised {type(exc).__name__}: {exc}") from exc
+        module = _import_file(spec, base / location)
     else:
-        if str(pathlib.Path.cwd()) not in sys.path and "" not in sys.path:
-            sys.path.insert(0, str(pathlib.Path.cwd()))
-        try:
-            module = importlib.import_module(location)
-        except ModuleNotFoundError as exc:
-            raise TargetError(f"target {spec!r}: no module named {exc.name!r}") from None
-        except Exception as exc:
-            raise TargetError(f"target {spec!r}: importing {location} raised {type(exc).__name__}: {exc}") from exc
+        with _on_path(base):
+            try:
+                module = importlib.import_module(location)
+            except ModuleNotFoundError as exc:
+                raise TargetError(f"target {spec!r}: no module named {exc.name!r}") from None
+            except Exception as exc:
+                raise TargetError(f"target {spec!r}: importing {location} raised {type(exc).__name__}: {exc}") from exc
     obj = module
     for part in attr.split("."):
         try:
@@ -337,3 +373,33 @@ def load_callable(spec: str) -> Callable:
         except AttributeError:
             raise TargetError(f"target {spec!r}: {location} has no attribute {attr!r}") from None
     return obj
+
+
+def _import_file(spec: str, path: pathlib.Path):
+    if not path.is_file():
+        raise TargetError(f"target {spec!r}: no file {path}")
+    module_name = f"_vae_spec_target_{path.stem}_{abs(hash(str(path.resolve())))}"
+    loader_spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.modules[module_name] = module
+    try:
+        with _on_path(path.parent):  # the file's own sibling imports
+            loader_spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[module_name]
+        raise TargetError(f"target {spec!r}: importing {path} raised {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+@contextlib.contextmanager
+def _on_path(directory: pathlib.Path):
+    """``directory`` importable for the duration of the block, and not after."""
+    entry = str(directory)
+    added = entry not in sys.path
+    if added:
+        sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        if added and entry in sys.path:
+            sys.path.remove(entry)

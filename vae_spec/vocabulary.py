@@ -22,6 +22,17 @@ import numpy as np
 from .spec import scale_to_logvar
 
 
+#: every input a loss may take, by its canonical name
+CANONICAL_ARGS = (
+    "x", "x_recon", "mu", "logvar", "logstd", "std", "var", "z", "eps",
+    "prior_mu", "prior_logvar", "dec_logvar", "dec_logscale", "key",
+)
+#: inputs that are not float arrays: ``key`` is a random key (jax), made fresh for each call
+NON_ARRAY_ARGS = ("key",)
+#: inputs shaped like the data, (B, *data_shape); every other array input is shaped like the latent
+DATA_ARGS = ("x", "x_recon", "dec_logvar", "dec_logscale")
+
+
 @dataclass(frozen=True)
 class Term:
     """A quantity a target may compute, and the inputs and parts it has."""

@@ -118,9 +118,10 @@ def test_each_call_signature_is_checked_from_the_command_line(argv, capsys):
 
 
 def test_a_bad_kwargs_option_is_a_usage_error(capsys):
-    status = main(["check", f"{MODULE}:loss_with_beta", "--framework", "numpy", "--args",
-                   "x_recon,x,mu,logvar", "--kwargs", "beta", "--likelihood", LIKELIHOOD])
-    assert status == 2 and "--kwargs: expected name=value pairs" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:  # argparse's usage error
+        main(["check", f"{MODULE}:loss_with_beta", "--framework", "numpy", "--args",
+              "x_recon,x,mu,logvar", "--kwargs", "beta", "--likelihood", LIKELIHOOD])
+    assert exited.value.code == 2 and "argument --kwargs: expected name=value pairs" in capsys.readouterr().err
 
 
 # -- pyproject.toml --------------------------------------------------------------------------

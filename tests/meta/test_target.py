@@ -257,3 +257,29 @@ def test_load_from_a_file_without_the_attribute(tmp_path):
     path.write_text("def loss():\n    return 0\n")
     with pytest.raises(TargetError, match=r"has no attribute 'vae_loss'"):
         load_callable(f"{path}:vae_loss")
+
+
+def test_loading_leaves_sys_path_as_it_was(tmp_path, monkeypatch):
+    """A module beside the base and a file importing its sibling both load; sys.path after is
+    the same list."""
+    import sys
+
+    (tmp_path / "helpers_for_vae_spec_test.py").write_text("SCALE = 3\n")
+    (tmp_path / "module_for_vae_spec_test.py").write_text("def loss(a):\n    return a\n")
+    (tmp_path / "uses_sibling.py").write_text(
+        "import helpers_for_vae_spec_test\n\ndef loss(a):\n    return helpers_for_vae_spec_test.SCALE * a\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    before = list(sys.path)
+    assert load_callable("module_for_vae_spec_test:loss")(2) == 2
+    assert load_callable("uses_sibling.py:loss")(2) == 6
+    assert sys.path == before
+
+
+def test_a_module_resolves_from_the_declarations_base(tmp_path):
+    import sys
+
+    (tmp_path / "based_module_for_vae_spec_test.py").write_text("def loss(a):\n    return -a\n")
+    before = list(sys.path)
+    assert load_callable("based_module_for_vae_spec_test:loss", base=tmp_path)(1) == -1
+    assert sys.path == before
