@@ -129,6 +129,10 @@ def check(
         report.not_elbo = not_elbo_codes(target.convention)
     report.checks.extend(unsupported_dtype_results(ctx.layout))
     report.checks.extend(run_checks(ctx, names))
+    fallback = getattr(ctx.target.fn, "fallback", None)
+    if fallback:
+        report.notes.append(f"{target.framework}: the function cannot be compiled ({fallback}); "
+                            "it was checked as it runs eagerly")
     if compile or settings["compile"]:
         report.checks.extend(_compiled_checks(ctx, names))
     name_the_departures(ctx, report)

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.framework("tensorflow")
 ARGS = {"x": "x", "x_decoded_mean": "x_recon", "z_mean": "mu", "z_log_var": "logvar"}
 EXAMPLES = ("example1_vae_loss", "example2_vae_loss_incorrect", "example3_vae_loss_dimension_error")
 MAX_EXAMPLES = 10
-ALWAYS_PASS = ("returns_array", "dtype", "finite", "no_mutation")
+ALWAYS_PASS = ("returns_array", "dtype", "finite")
 
 
 def article_target(name):
@@ -68,6 +68,8 @@ def test_the_loss_runs_and_keeps_its_inputs(reports, name):
     by_name = results(reports[name])
     for check_name in ALWAYS_PASS:
         assert by_name[check_name].status == "pass", by_name[check_name].message
+    # TensorFlow tensors cannot be modified in place: the check says so instead of passing
+    assert by_name["no_mutation"].status == "skip" and "immutable" in by_name["no_mutation"].message
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -570,14 +570,52 @@ SEEDED = [
 
 
 @pytest.mark.parametrize("framework", SEEDED)
-def test_seed_makes_global_draws_repeat(framework):
+def test_seeded_makes_global_draws_repeat(framework):
     adapter = get_adapter(framework)
-    adapter.seed(7)
-    first = draw_random(adapter)
-    adapter.seed(7)
-    assert draw_random(adapter) == first
-    adapter.seed(8)
-    assert draw_random(adapter) != first
+    with adapter.seeded(7):
+        first = draw_random(adapter)
+    with adapter.seeded(7):
+        assert draw_random(adapter) == first
+    with adapter.seeded(8):
+        assert draw_random(adapter) != first
+
+
+@pytest.mark.parametrize("framework", SEEDED)
+def test_seeded_restores_the_users_generators(framework):
+    """After a seeded block the user's streams go on as if it had not run: numpy's, python's
+    (which keras seeds) and the framework's (TensorFlow's restarts from the user's seed: its
+    position cannot be read)."""
+    import random
+
+    adapter = get_adapter(framework)
+
+    def after_a_seeded_block(draw):
+        _user_seed(framework, 123)
+        with adapter.seeded(7):
+            draw_random(adapter)
+        return draw()
+
+    def without_it(draw):
+        _user_seed(framework, 123)
+        return draw()
+
+    for draw in (random.random, np.random.random, lambda: draw_random(adapter)):
+        assert after_a_seeded_block(draw) == without_it(draw)
+
+
+def _user_seed(framework, seed):
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+    if framework == "torch":
+        import torch
+
+        torch.manual_seed(seed)
+    elif framework in ("tensorflow", "keras"):
+        import keras
+
+        keras.utils.set_random_seed(seed) if framework == "keras" else __import__("tensorflow").random.set_seed(seed)
 
 
 # ---------------------------------------------------------------- registry and lazy import
@@ -677,3 +715,42 @@ def test_keras_under_other_backends(backend):
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
+
+
+# ---------------------------------------------------------------- jax: jit, or eager with a note
+
+@pytest.mark.framework("jax")
+def test_a_jax_loss_that_cannot_be_traced_is_checked_eagerly_with_a_note():
+    import jax.numpy as jnp
+
+    from vae_spec import Convention, Target, check
+
+    def python_branch(x_recon, x, mu, logvar):
+        kl = -0.5 * jnp.sum(1 + logvar - mu**2 - jnp.exp(logvar), axis=1)
+        bce = -jnp.sum(x * jnp.log(x_recon) + (1 - x) * jnp.log1p(-x_recon), axis=1)
+        if float(jnp.max(kl)) < 0:  # a Python branch on a value: jax.jit cannot trace it
+            raise ValueError("negative KL")
+        return jnp.mean(bce + kl)
+
+    report = check(Target(python_branch, framework="jax", likelihood="bernoulli-probs",
+                          convention=Convention()), max_examples=5, checks=["value"])
+    assert report.passed
+    assert any("cannot be compiled (ConcretizationTypeError" in note for note in report.notes)
+
+
+@pytest.mark.framework("jax")
+def test_jit_is_kept_when_the_function_raises_its_own_error():
+    adapter = get_adapter("jax")
+    calls = []
+
+    def odd_batches_raise(a):
+        calls.append(a.shape)
+        if a.shape[0] % 2:
+            raise ValueError("odd batch")
+        return a.sum()
+
+    run = adapter.prepare(odd_batches_raise)
+    with pytest.raises(ValueError, match="odd batch"):
+        run(adapter.asarray(np.ones(3), "float32"))
+    assert run.fallback is None
+    assert float(run(adapter.asarray(np.ones(2), "float32"))) == 2.0 and run.fallback is None

@@ -7,7 +7,7 @@ from ..target import TERMS
 from .registry import register
 
 
-@register("no_mutation", "input-mutated", terms=TERMS)
+@register("no_mutation", "input-mutated", lambda target, adapter: adapter.immutable, terms=TERMS)
 def no_mutation(ctx):
     """No input is modified in place (a loss that does logvar.exp_() corrupts the encoder output)."""
 

@@ -126,8 +126,8 @@ def sampler_distribution(ctx):
 
     def prop(case):
         inputs = ctx.round(case)
-        ctx.adapter.seed(ctx.seed)
-        z = _z(ctx, ctx.call(inputs, case.dtype), inputs)
+        with ctx.adapter.seeded(ctx.seed):
+            z = _z(ctx, ctx.call(inputs, case.dtype), inputs)
         if not isinstance(z, np.ndarray):
             return z
         eps = ((z - inputs["mu"]) / _sigma(ctx.target, inputs)).ravel()

@@ -81,5 +81,6 @@ class ArrayApiAdapter(Adapter):
         )
         return next(matches, str(value.dtype))
 
-    def seed(self, seed: int) -> None:
-        """Nothing: the array API standard has no random generator."""
+    def seeded(self, seed: int) -> contextlib.AbstractContextManager:
+        """Nothing to seed: the array API standard has no random generator."""
+        return contextlib.nullcontext()

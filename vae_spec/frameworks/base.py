@@ -40,6 +40,8 @@ class Adapter(abc.ABC):
     #: True when each new input shape costs a compilation (jax.jit): the search then keeps to
     #: a few shape buckets
     compiles_per_shape: bool = False
+    #: why the framework's arrays cannot be modified in place, where they cannot (None: they can)
+    immutable: str | None = None
 
     @abc.abstractmethod
     def dtypes(self) -> tuple[str, ...]:
@@ -97,8 +99,11 @@ class Adapter(abc.ABC):
         """A context that turns off TF32 and reduced-precision matmul, restoring on exit."""
         return contextlib.nullcontext()
 
-    def seed(self, seed: int) -> None:
-        """Seed the framework's global random generator, so stochastic calls reproduce."""
+    def seeded(self, seed: int) -> contextlib.AbstractContextManager:
+        """A context in which the framework's global random generator is seeded with ``seed``
+        (stochastic calls reproduce), restored on exit to the state it had: the user's
+        generators are where they were, as pytest-randomly leaves them."""
+        return contextlib.nullcontext()
 
     def random_key(self, seed: int):
         """An explicit random key for functions that take one (the ``key`` argument)."""

@@ -41,6 +41,7 @@ class JaxAdapter(Adapter):
     extra = "jax"
 
     compiles_per_shape = True  # prepare() jits the function
+    immutable = "jax arrays are immutable: a function cannot modify its inputs in place"
 
     def __init__(self) -> None:
         jax.config.update("jax_enable_x64", True)
@@ -106,32 +107,37 @@ class JaxAdapter(Adapter):
         return 128.0 if dtype == "float64" else 4.0
 
     def prepare(self, fn):
-        """``jax.jit(fn)``, falling back to ``fn`` itself for good once a jitted call fails.
+        """``jax.jit(fn)``; a function that cannot be traced runs eagerly, and says so.
 
         Eager jax compiles every operation for every new shape (about 0.3 s per call for a
-        small loss here); under jit each shape costs one compilation. A function that cannot
-        be traced (Python control flow on values, numpy calls on arrays) runs eagerly.
+        small loss here); under jit each shape costs one compilation. When a jitted call
+        raises and the same call runs eagerly (Python control flow on values, numpy calls on
+        arrays, a non-array output), every later call runs eagerly and the wrapper's
+        ``fallback`` holds the jit error, which ``check`` reports as a note. A call that
+        raises eagerly too is the function's own error: it is raised, and jit is kept.
         """
         jitted = jax.jit(fn)
-        eager = False
 
         @functools.wraps(fn)
         def run(*args, **kwargs):
-            nonlocal eager
-            if not eager:
-                try:
-                    return jitted(*args, **kwargs)
-                except Exception:
-                    eager = True
-            return fn(*args, **kwargs)
+            if run.fallback is not None:
+                return fn(*args, **kwargs)
+            try:
+                return jitted(*args, **kwargs)
+            except Exception as jit_error:
+                result = fn(*args, **kwargs)  # raises the function's own error, if it has one
+                run.fallback = f"{type(jit_error).__name__}: {str(jit_error).splitlines()[0]}"
+                return result
 
+        run.fallback = None
         return run
 
     def compile(self, fn):
         return jax.jit(fn)
 
-    def seed(self, seed: int) -> None:
-        """Nothing: jax has no global random state; a stochastic loss takes its PRNG key."""
+    def seeded(self, seed: int) -> contextlib.AbstractContextManager:
+        """Nothing to seed: jax has no global random state; a stochastic loss takes its PRNG key."""
+        return contextlib.nullcontext()
 
 
 def _depends_on_input(jaxpr) -> list[bool]:

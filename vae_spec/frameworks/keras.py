@@ -8,6 +8,8 @@ take and return the backend's own tensors.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import random
 from collections.abc import Callable, Mapping, Sequence
 
 import keras
@@ -44,6 +46,7 @@ class KerasAdapter(Adapter):
         self.backend_adapter: Adapter = get_adapter(self.backend)
         self.supports_grad = self.backend_adapter.supports_grad
         self.compiles_per_shape = self.backend_adapter.compiles_per_shape
+        self.immutable = self.backend_adapter.immutable
 
     def dtypes(self) -> tuple[str, ...]:
         return self.backend_adapter.dtypes()
@@ -75,9 +78,28 @@ class KerasAdapter(Adapter):
     def precision_guard(self) -> contextlib.AbstractContextManager:
         return self.backend_adapter.precision_guard()
 
-    def seed(self, seed: int) -> None:
-        """``keras.utils.set_random_seed``: Python's, numpy's and the backend's generators."""
-        keras.utils.set_random_seed(seed)
+    @contextlib.contextmanager
+    def seeded(self, seed: int):
+        """``keras.utils.set_random_seed``: Python's, numpy's, TensorFlow's and the backend's
+        generators and keras's global seed generator, each restored after."""
+        from keras.src.backend.common import global_state
+        from keras.src.random import seed_generator
+
+        keys = ("global_random_seed", seed_generator.GLOBAL_SEED_GENERATOR)
+        saved = [global_state.get_global_attribute(k) for k in keys]
+        python_state = random.getstate()
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(get_adapter("numpy").seeded(seed))
+            if importlib.util.find_spec("tensorflow") is not None:  # keras seeds it wherever installed
+                stack.enter_context(get_adapter("tensorflow").seeded(seed))
+            stack.enter_context(self.backend_adapter.seeded(seed))
+            try:
+                keras.utils.set_random_seed(seed)
+                yield
+            finally:
+                random.setstate(python_state)
+                for key, value in zip(keys, saved):
+                    global_state.set_global_attribute(key, value)
 
     def random_key(self, seed: int):
         return self.backend_adapter.random_key(seed)

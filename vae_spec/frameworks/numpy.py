@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from vae_spec.frameworks.base import Adapter, _native_dtype, _round_nearest_even
@@ -39,10 +41,16 @@ class NumpyAdapter(Adapter):
     def dtype_name(self, value) -> str:
         return np.asarray(value).dtype.name
 
-    def seed(self, seed: int) -> None:
-        """Seed numpy's legacy global generator (``np.random.seed``).
+    @contextlib.contextmanager
+    def seeded(self, seed: int):
+        """numpy's legacy global generator seeded (``np.random.seed``), its state restored after.
 
         Only losses that draw from ``np.random.*`` functions see it; a loss that samples should
         take a ``numpy.random.Generator`` as an argument, which no global seed reaches.
         """
+        state = np.random.get_state()
         np.random.seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(state)

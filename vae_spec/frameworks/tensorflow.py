@@ -31,6 +31,7 @@ class TensorFlowAdapter(Adapter):
     name = "tensorflow"
     module = "tensorflow"
     extra = "tensorflow"
+    immutable = "TensorFlow tensors are immutable: a function cannot modify its inputs in place"
 
     def dtypes(self) -> tuple[str, ...]:
         return tuple(_DTYPES)
@@ -93,5 +94,19 @@ class TensorFlowAdapter(Adapter):
         """tf.function with XLA (jit_compile=True); it retraces once per new input shape."""
         return tf.function(fn, jit_compile=True)
 
-    def seed(self, seed: int) -> None:
-        tf.random.set_seed(seed)
+    @contextlib.contextmanager
+    def seeded(self, seed: int):
+        """TensorFlow's global seed set (``tf.random.set_seed``), the previous one (or none) after.
+
+        TensorFlow has no way to read its random stream's position: a user's stream seeded
+        before restarts from that seed after the run, as ``tf.random.set_seed`` always does.
+        """
+        with restoring(_global_seed, tf.random.set_seed, seed):
+            yield
+
+
+def _global_seed():
+    """The seed ``tf.random.set_seed`` last set (None when none is)."""
+    from tensorflow.python.eager import context
+
+    return context.global_seed()

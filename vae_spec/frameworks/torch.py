@@ -87,8 +87,12 @@ class TorchAdapter(Adapter):
         """torch.compile with dynamic shapes, so a new batch size does not recompile."""
         return torch.compile(fn, dynamic=True)
 
-    def seed(self, seed: int) -> None:
-        torch.manual_seed(seed)
+    @contextlib.contextmanager
+    def seeded(self, seed: int):
+        """torch's CPU and CUDA generators seeded (``torch.manual_seed``), forked and restored."""
+        with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+            torch.manual_seed(seed)
+            yield
 
 
 def _full_precision_settings() -> list[tuple[Callable, Callable, object]]:
