@@ -186,6 +186,23 @@ def test_bernoulli_family_adversarial(family, x, recon):
           oracle.value_bound(family, x, recon), family)
 
 
+@pytest.mark.parametrize("x, logit", [
+    (1.0 - 1.3 * 2.0 ** -21, 1.2345678901234567 * 2.0 ** 1000),
+    (1.7 * 2.0 ** -21, -1.6180339887498949 * 2.0 ** 1000),
+    (0.7, -FLOAT_MAX), (ONE_MINUS_ULP, 1.5 * 2.0 ** 997),
+])
+def test_continuous_bernoulli_logits_beyond_2_to_997(x, logit):
+    """|l| >= 2^997, where Veltkamp's split of l itself overflows: (x - 1/2) l must still be an
+    exact pair, or x near 0 or 1 loses everything the cancellation against |l|/2 leaves. The
+    oracle's sigmoid rounds to 1 here, so the exact value comes from the logit form
+    (x - 1/2) l - g(l/2), g(y) = log(sinh(y) / y)."""
+    family = "continuous-bernoulli-logits"
+    with mpmath.workprec(oracle.PRECISION):
+        exact = (mpmath.mpf(x) - mpmath.mpf(1) / 2) * logit - oracle._g(mpmath.mpf(logit) / 2)
+    computed = log_likelihood_elementwise(one(x), one(logit), family)[0]
+    check(computed, exact, oracle.value_bound(family, x, logit), family)
+
+
 @pytest.mark.parametrize("family", BERNOULLI)
 @settings(max_examples=60)
 @given(data=st.data())

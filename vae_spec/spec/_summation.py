@@ -1,4 +1,4 @@
-"""Accurate reductions for the spec: exactly rounded per-example sums and exact products.
+"""Accurate reductions for the spec: correctly rounded per-example and total sums.
 
 The spec's per-example terms are sums of many element terms; a naive float64 sum of n terms
 has a relative error up to about n * 2^-53 of the sum of magnitudes. ``math.fsum`` returns
@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
-_SPLITTER = 134217729.0  # 2^27 + 1, Veltkamp's constant for float64
 
 
 def example_sum(elementwise: np.ndarray, *more: np.ndarray) -> np.ndarray:
@@ -48,26 +46,3 @@ def total_sum(values: np.ndarray) -> float:
         return math.fsum(values.tolist())
     return float(np.sum(values))
 
-
-def two_product(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exact product a * b = hi + lo (Dekker's algorithm), element-wise.
-
-    Exact when no overflow or underflow occurs (|a*b| < 2^996 and the partial products normal).
-    """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    hi = a * b
-    a_hi, a_lo = _split(a)
-    b_hi, b_lo = _split(b)
-    with np.errstate(invalid="ignore", over="ignore"):
-        lo = ((a_hi * b_hi - hi) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    lo = np.where(np.isfinite(hi), lo, 0.0)
-    return hi, lo
-
-
-def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    with np.errstate(over="ignore", invalid="ignore"):
-        t = _SPLITTER * a
-        hi = t - (t - a)
-    hi = np.where(np.isfinite(hi), hi, a)
-    return hi, a - hi

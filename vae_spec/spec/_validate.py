@@ -74,6 +74,16 @@ def finite(name: str, array: np.ndarray) -> np.ndarray:
     return array
 
 
+def finite_batched(name: str, value) -> np.ndarray:
+    """A finite float64 array with a leading batch axis (as_batched, then finite)."""
+    return finite(name, as_batched(name, value))
+
+
+def finite_broadcast(name: str, value, shape: tuple[int, ...]) -> np.ndarray:
+    """A finite float64 array broadcast to ``shape`` (a parameter shared along some axes)."""
+    return broadcastable_to(name, finite(name, as_float_array(name, value)), shape)
+
+
 def positive(name: str, array: np.ndarray) -> np.ndarray:
     """Require every element to be > 0 (a standard deviation, variance or scale)."""
     bad = ~(array > 0)
