@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 import pytest
 
 from .checks import CHECKS
-from .frameworks.base import get_adapter
+from .frameworks.base import adapter_for
 from .runner import ConformanceError, check as run_checks
 from .target import Target
 
@@ -115,7 +115,7 @@ def parametrize_with_checks(
             raise TypeError(
                 f"parametrize_with_checks: expected vae_spec.Target objects, got {type(target).__name__}"
             )
-        adapter = get_adapter(target.framework)
+        adapter = adapter_for(target)
         applicable = [name for name, spec in CHECKS.items() if not spec.applies(target, adapter)]
         expected = _expected_failures(target, expected_failed_checks)
         for name, reason in expected.items():

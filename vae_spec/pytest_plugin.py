@@ -201,14 +201,14 @@ class TargetCollector(pytest.Collector):
 
     def collect(self):
         from .checks import CHECKS
-        from .frameworks.base import FrameworkNotInstalled, get_adapter
+        from .frameworks.base import FrameworkNotInstalled, adapter_for
         from .target import TargetError
 
         from .runner import infer
 
         try:
             target = build_target(self.declaration)
-            adapter = get_adapter(target.framework)
+            adapter = adapter_for(target)
             layout = infer(target)  # a function that runs at no shape and dtype gets no items: exit 2
         except (TargetError, FrameworkNotInstalled, ValueError) as exc:
             raise self.CollectError(f"{self.declaration.source}: {exc}") from None

@@ -10,7 +10,7 @@ from . import profiles
 from .checks import CHECKS, Context, run_checks
 from .claims import not_elbo_codes
 from .engine.inference import infer_layout
-from .frameworks.base import get_adapter
+from .frameworks.base import adapter_for
 from .report import CheckResult, Report
 from .strategies import COMPILE_BUCKETS as BUCKETS, JIT_BUCKETS
 from .target import Target, TargetError, require_likelihood
@@ -62,7 +62,7 @@ def _context(target: Target, adapter, layout=None) -> Context:
 def infer(target: Target):
     """The :class:`~vae_spec.engine.layout.Layout` (shapes and dtypes) ``target``'s function
     takes, found by probing; TargetError, with what was tried and a hint, if it runs at none."""
-    return _context(target, get_adapter(target.framework)).layout
+    return _context(target, adapter_for(target)).layout
 
 
 def check_dtypes(target: Target, adapter) -> tuple[str, ...]:
@@ -118,7 +118,7 @@ def check(
     unknown = [n for n in names if n not in CHECKS]
     if unknown:
         raise ValueError(f"checks: unknown check(s) {', '.join(unknown)}; expected any of {', '.join(CHECKS)}")
-    adapter = get_adapter(target.framework)
+    adapter = adapter_for(target)
     start = time.perf_counter()
     ctx = _context(target, adapter, layout)
     ctx.max_examples = max_examples or settings["max_examples"]

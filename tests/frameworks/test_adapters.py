@@ -754,3 +754,35 @@ def test_jit_is_kept_when_the_function_raises_its_own_error():
         run(adapter.asarray(np.ones(3), "float32"))
     assert run.fallback is None
     assert float(run(adapter.asarray(np.ones(2), "float32"))) == 2.0 and run.fallback is None
+
+
+# ---------------------------------------------------------------- Target.device places every input
+
+@pytest.mark.framework("torch")
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    "not __import__('torch').cuda.is_available()", reason="no CUDA device on this machine"))])
+def test_every_input_is_placed_on_the_targets_device(device):
+    import torch
+
+    from vae_spec import Target, check, diagnose
+
+    seen = set()
+
+    def placed(x_recon, x, mu, logvar):
+        seen.update(t.device.type for t in (x_recon, x, mu, logvar))
+        bce = torch.nn.functional.binary_cross_entropy(x_recon, x, reduction="sum")
+        return (bce - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())) / x.shape[0]
+
+    target = Target(placed, framework="torch", likelihood="bernoulli-probs", device=device)
+    assert check(target, max_examples=5).passed
+    assert diagnose(Target(placed, framework="torch", device=device)).is_elbo
+    assert seen == {device}
+
+
+def test_a_device_the_framework_lacks_here_is_refused():
+    from vae_spec import Target, check
+
+    target = Target(lambda x_recon, x, mu, logvar: 0.0, framework="numpy", likelihood="bernoulli-probs",
+                    device="cuda")
+    with pytest.raises(ValueError, match="device: numpy cannot place arrays on 'cuda' here; available: cpu"):
+        check(target)

@@ -23,7 +23,7 @@ import numpy as np
 from .. import fitting
 from ..checks import Context
 from ..engine.inference import infer_layout
-from ..frameworks.base import AdapterTypeError, get_adapter
+from ..frameworks.base import AdapterTypeError, adapter_for
 from ..report import CheckResult, repro_snippet
 from ..spec.likelihoods import parse_likelihood
 from ..target import Target, TargetError
@@ -57,7 +57,7 @@ def diagnose(target: Target, *tensors, seed: int = 0, **named) -> Diagnosis:
             "declare the claim and use check"
         )
     start = time.perf_counter()
-    adapter = get_adapter(target.framework)
+    adapter = adapter_for(target)
     target = replace(target, fn=adapter.prepare(target.fn))
     wanted = target.dtypes or tuple(d for d in ("float64", "float32") if d in adapter.dtypes())
     layout = infer_layout(Context(target=target, adapter=adapter, dtypes=wanted))

@@ -171,6 +171,17 @@ def get_adapter(name: str) -> Adapter:
     return cls()
 
 
+def adapter_for(target) -> Adapter:
+    """The adapter of ``target``'s framework; ValueError when its ``device`` is not one the
+    framework can place arrays on here (``"cuda"`` without a GPU)."""
+    adapter = get_adapter(target.framework)
+    device = target.device
+    if device is not None and device.split(":")[0] not in adapter.devices():
+        raise ValueError(f"device: {target.framework} cannot place arrays on {device!r} here; "
+                         f"available: {', '.join(adapter.devices())}")
+    return adapter
+
+
 def describe(value) -> str:
     """A short description of a value's type for error messages."""
     kind = type(value)
