@@ -38,81 +38,159 @@ def reference(target, against: str) -> Convention:
     return Convention(beta=target.convention.beta)
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """A reading, the target it reads, and the reference it is compared with."""
+
+    reading: Reading
+    target: object
+    ref: Convention
+    against: str
+
+    @property
+    def latent_words(self) -> str:
+        return _size_words(self.target.latent_shape, "latent dimensions", "d")
+
+    @property
+    def data_words(self) -> str:
+        return _size_words(self.target.data_shape, "data elements", "D")
+
+
+#: the departure rules, in the order their findings are reported
+RULES: list = []
+
+
+def rule(fn):
+    """Register ``fn(comparison) -> list[Finding]`` as a departure rule."""
+    RULES.append(fn)
+    return fn
+
+
 def departures(reading: Reading, target, against: str) -> list[Finding]:
-    """Every way the reading departs from the reference, as error findings."""
-    ref = reference(target, against)
-    form, a, b = reading.form, reading.a, reading.b
-    found: list[Finding] = []
+    """Every way the reading departs from the reference, as error findings: each rule's, in order."""
+    comparison = Comparison(reading, target, reference(target, against), against)
+    return [finding for each in RULES for finding in each(comparison)]
 
-    def depart(code, message):
-        found.append(Finding(code, "error", message))
 
-    declared = parse_likelihood(target.likelihood) if target.likelihood else None
-    latent_words = _size_words(target.latent_shape, "latent dimensions", "d")
-    data_words = _size_words(target.data_shape, "data elements", "D")
-    if reading.has_kl and form.kl_param != target.posterior:
-        depart(f"kl-param-{form.kl_param}", (
-            f"The KL formula reads the {target.posterior} input as {form.kl_param}: "
-            f"{_param_sentence(target.posterior, form.kl_param)}"))
-    if reading.has_kl and form.prior == "standard":
-        depart("kl-formula", "The KL is taken against a fixed N(0, I) prior, not the declared learned prior.")
-    family_ok = True
-    if reading.has_recon and declared and not same_likelihood(form.likelihood, declared.name):
-        family_ok = False
-        swapped = form.likelihood.replace("-probs", "").replace("-logits", "") == \
-            declared.name.replace("-probs", "").replace("-logits", "")
-        depart("recon-param" if swapped else "recon-formula", (
-            f"The reconstruction is the {form.likelihood} negative log-likelihood, not the declared "
-            f"{declared.name}" + (": logits and probabilities are swapped." if swapped else ".")))
-    if reading.has_recon and form.data != ref.data:
-        if form.data == "mean" and form.likelihood == "gaussian":
-            depart("recon-data-mean", (
-                f"The squared error is averaged over the {data_words}, so the implied decoder "
-                f"variance grows with D (sigma^2 = w D / 2 for a KL weight w): no single model "
-                f"has this loss as its ELBO."))
-        elif form.data == "mean":
-            depart("recon-data-mean", (
-                f"The reconstruction is averaged over the {data_words}, so it weighs 1/D of what "
-                "the ELBO gives it against the KL."))
-        else:
-            depart("recon-data-mean", f"The reconstruction is summed over the {data_words}; the claim "
-                                      "averages it (data='mean').")
-    if reading.has_kl and form.latent != ref.latent:
-        if form.latent == "mean":
-            effective = (f": an effective beta of {1 / math.prod(target.latent_shape):.4g}"
-                         if target.latent_shape else "")
-            depart("kl-latent-mean", (
-                f"The KL is averaged over the {latent_words}, so it weighs 1/d of what the "
-                f"ELBO gives it{effective}."))
-        else:
-            depart("kl-latent-mean", f"The KL is summed over the {latent_words}; the claim averages "
-                                     "it (latent='mean').")
-    claimed = (ref.batch, ref.kl_batch_reduction) if against == CLAIM else None
+def _error(code: str, message: str) -> list[Finding]:
+    return [Finding(code, "error", message)]
+
+
+@rule
+def posterior_parameterization(c: Comparison) -> list[Finding]:
+    form, declared = c.reading.form, c.target.posterior
+    if not c.reading.has_kl or form.kl_param == declared:
+        return []
+    return _error(f"kl-param-{form.kl_param}", (
+        f"The KL formula reads the {declared} input as {form.kl_param}: "
+        f"{_param_sentence(declared, form.kl_param)}"))
+
+
+@rule
+def learned_prior(c: Comparison) -> list[Finding]:
+    if c.reading.has_kl and c.reading.form.prior == "standard":
+        return _error("kl-formula", "The KL is taken against a fixed N(0, I) prior, not the declared learned prior.")
+    return []
+
+
+@rule
+def likelihood_family(c: Comparison) -> list[Finding]:
+    declared = _declared_likelihood(c)
+    if declared is None:
+        return []
+    fitted = c.reading.form.likelihood
+    swapped = fitted.replace("-probs", "").replace("-logits", "") == \
+        declared.replace("-probs", "").replace("-logits", "")
+    return _error("recon-param" if swapped else "recon-formula", (
+        f"The reconstruction is the {fitted} negative log-likelihood, not the declared "
+        f"{declared}" + (": logits and probabilities are swapped." if swapped else ".")))
+
+
+def _declared_likelihood(c: Comparison) -> str | None:
+    """The declared likelihood's name where the reading's family is another, else None."""
+    target = c.target
+    if not c.reading.has_recon or not target.likelihood:
+        return None
+    declared = parse_likelihood(target.likelihood).name
+    return None if same_likelihood(c.reading.form.likelihood, declared) else declared
+
+
+@rule
+def data_reduction(c: Comparison) -> list[Finding]:
+    form = c.reading.form
+    if not c.reading.has_recon or form.data == c.ref.data:
+        return []
+    if form.data == "mean" and form.likelihood == "gaussian":
+        return _error("recon-data-mean", (
+            f"The squared error is averaged over the {c.data_words}, so the implied decoder "
+            f"variance grows with D (sigma^2 = w D / 2 for a KL weight w): no single model "
+            f"has this loss as its ELBO."))
+    if form.data == "mean":
+        return _error("recon-data-mean", (
+            f"The reconstruction is averaged over the {c.data_words}, so it weighs 1/D of what "
+            "the ELBO gives it against the KL."))
+    return _error("recon-data-mean", f"The reconstruction is summed over the {c.data_words}; the claim "
+                                     "averages it (data='mean').")
+
+
+@rule
+def latent_reduction(c: Comparison) -> list[Finding]:
+    form, shape = c.reading.form, c.target.latent_shape
+    if not c.reading.has_kl or form.latent == c.ref.latent:
+        return []
+    if form.latent == "mean":
+        effective = f": an effective beta of {1 / math.prod(shape):.4g}" if shape else ""
+        return _error("kl-latent-mean", (
+            f"The KL is averaged over the {c.latent_words}, so it weighs 1/d of what the "
+            f"ELBO gives it{effective}."))
+    return _error("kl-latent-mean", f"The KL is summed over the {c.latent_words}; the claim averages "
+                                    "it (latent='mean').")
+
+
+@rule
+def batch_reductions(c: Comparison) -> list[Finding]:
+    reading, ref, form = c.reading, c.ref, c.reading.form
+    claimed = (ref.batch, ref.kl_batch_reduction) if c.against == CLAIM else None
     both = reading.has_recon and reading.has_kl
     if both and form.batch_recon != form.batch_kl and (form.batch_recon, form.batch_kl) != claimed:
-        depart("batch-mismatch", (
+        return _error("batch-mismatch", (
             f"The reconstruction is {batch_word(form.batch_recon)} over the batch but the KL is "
             f"{batch_word(form.batch_kl)}, so their relative weight changes with the batch size B."))
-    elif both and claimed and claimed[0] != claimed[1] and form.batch_recon == form.batch_kl:
-        depart("batch-mismatch", (
+    if both and claimed and claimed[0] != claimed[1] and form.batch_recon == form.batch_kl:
+        return _error("batch-mismatch", (
             f"Both terms are {batch_word(form.batch_recon)} over the batch; the claim reduces the KL "
             f"as {claimed[1]!r} and the reconstruction as {claimed[0]!r}."))
-    elif claimed and reading.batch and reading.batch != ref.batch:
-        depart(f"batch-{reading.batch}", f"The batch is {batch_word(reading.batch)}; the claim says "
-                                         f"{batch_word(ref.batch)} (batch={ref.batch!r}).")
-    if reading.has_kl and offset_per_latent(reading):
-        depart("kl-formula", (
-            f"The KL is off by {reading.fit.per_latent:.4g} per latent dimension: it is not 0 when q "
-            f"equals the prior (a '+1' where '-1' belongs, or a dropped term)."))
-    if reading.has_kl and b < 0:
-        depart("kl-sign", "The KL enters with the wrong sign: the loss rewards divergence from the prior.")
-    elif reading.has_recon and a < 0:
-        depart("recon-formula", "The reconstruction enters with the wrong sign.")
-    elif family_ok:
-        found.extend(_weight_departures(reading, target, ref, against))
-    if against == CLAIM:
-        found.extend(_constant_departures(reading, ref))
-    return found
+    if claimed and reading.batch and reading.batch != ref.batch:
+        return _error(f"batch-{reading.batch}", f"The batch is {batch_word(reading.batch)}; the claim says "
+                                                f"{batch_word(ref.batch)} (batch={ref.batch!r}).")
+    return []
+
+
+@rule
+def kl_offset(c: Comparison) -> list[Finding]:
+    if not (c.reading.has_kl and offset_per_latent(c.reading)):
+        return []
+    return _error("kl-formula", (
+        f"The KL is off by {c.reading.fit.per_latent:.4g} per latent dimension: it is not 0 when q "
+        f"equals the prior (a '+1' where '-1' belongs, or a dropped term)."))
+
+
+@rule
+def signs_and_weights(c: Comparison) -> list[Finding]:
+    """A term with the wrong sign; else, where the likelihood family is the declared one, the weights."""
+    reading = c.reading
+    if reading.has_kl and reading.b < 0:
+        return _error("kl-sign", "The KL enters with the wrong sign: the loss rewards divergence from the prior.")
+    if reading.has_recon and reading.a < 0:
+        return _error("recon-formula", "The reconstruction enters with the wrong sign.")
+    if _declared_likelihood(c) is not None:
+        return []
+    return _weight_departures(reading, c.target, c.ref, c.against)
+
+
+@rule
+def constants(c: Comparison) -> list[Finding]:
+    return _constant_departures(c.reading, c.ref) if c.against == CLAIM else []
 
 
 def _weight_departures(reading, target, ref, against) -> list[Finding]:
