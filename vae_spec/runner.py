@@ -114,10 +114,7 @@ def check(
 
     target = require_likelihood(as_target("check", target, tensors, named))
     settings = profiles.resolve(profile)
-    names = tuple(checks) if checks else tuple(CHECKS)
-    unknown = [n for n in names if n not in CHECKS]
-    if unknown:
-        raise ValueError(f"checks: unknown check(s) {', '.join(unknown)}; expected any of {', '.join(CHECKS)}")
+    names = _selected(checks)
     adapter = adapter_for(target)
     start = time.perf_counter()
     ctx = _context(target, adapter, layout)
@@ -129,10 +126,7 @@ def check(
         report.not_elbo = not_elbo_codes(target.convention)
     report.checks.extend(unsupported_dtype_results(ctx.layout))
     report.checks.extend(run_checks(ctx, names))
-    fallback = getattr(ctx.target.fn, "fallback", None)
-    if fallback:
-        report.notes.append(f"{target.framework}: the function cannot be compiled ({fallback}); "
-                            "it was checked as it runs eagerly")
+    report.notes.extend(_eager_fallback(ctx))
     if compile or settings["compile"]:
         report.checks.extend(_compiled_checks(ctx, names))
     name_the_departures(ctx, report)
@@ -140,6 +134,23 @@ def check(
     if raise_on_failure and not report.passed:
         raise ConformanceError(report)
     return report
+
+
+def _selected(checks) -> tuple[str, ...]:
+    names = tuple(checks) if checks else tuple(CHECKS)
+    unknown = [n for n in names if n not in CHECKS]
+    if unknown:
+        raise ValueError(f"checks: unknown check(s) {', '.join(unknown)}; expected any of {', '.join(CHECKS)}")
+    return names
+
+
+def _eager_fallback(ctx) -> list[str]:
+    """A note where the adapter ran the function eagerly because it could not compile it (jax)."""
+    fallback = getattr(ctx.target.fn, "fallback", None)
+    if not fallback:
+        return []
+    return [f"{ctx.target.framework}: the function cannot be compiled ({fallback}); it was checked "
+            "as it runs eagerly"]
 
 
 #: checks whose failure means the value departs from the claim, with the code each prefers

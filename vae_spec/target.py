@@ -10,7 +10,7 @@ import math
 import pathlib
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from . import calls, vocabulary
 from .vocabulary import CANONICAL_ARGS, DATA_ARGS, NON_ARRAY_ARGS
@@ -21,8 +21,6 @@ from .spec.objective import Convention
 #: what a target can compute (the records in vae_spec.vocabulary say what each term needs and has)
 TERMS = vocabulary.TERMS
 DETERMINISTIC_TERMS = vocabulary.DETERMINISTIC_TERMS
-_TARGET_KEYWORDS = ("framework", "term", "args", "likelihood", "posterior", "convention", "data_shape",
-                    "latent_shape", "dtypes", "device", "name", "kwargs", "call")
 
 
 class TargetError(ValueError):
@@ -49,7 +47,8 @@ class Target:
     ``mu`` and the scale, and ``eps`` if bound) and ``stochastic_loss`` (a loss that samples z
     inside; its mean over calls must be the negative ELBO).
     ``dtypes`` are the floating dtypes to check in (default: float32, and float64 where the
-    framework computes in it). ``likelihood`` may be left out for :func:`diagnose`, which
+    framework computes in it). ``device`` places every input there (``"cuda"``, ``"gpu"``;
+    default: the framework's). ``likelihood`` may be left out for :func:`diagnose`, which
     infers it; :func:`check` needs it for every term with a reconstruction.
     """
 
@@ -117,7 +116,8 @@ class Target:
         """
         from .example_call import from_example
 
-        declared = {k: named.pop(k) for k in list(named) if k in _TARGET_KEYWORDS}
+        keywords = {f.name for f in fields(cls)} - {"fn", "example"}
+        declared = {k: named.pop(k) for k in list(named) if k in keywords}
         return from_example(fn, tensors, named, **declared)
 
     # -- what the engine asks of a target -------------------------------------------------
@@ -276,13 +276,10 @@ def _shape(name, shape):
 # -- a target declared in text: a command line, a pyproject table ------------------------------
 def parse_shape(text: str) -> tuple[int, ...]:
     """A trailing shape from "1,28,28"."""
-    try:
-        shape = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise TargetError(f"expected comma-separated positive integers, got {text!r}") from None
-    if not shape or any(s < 1 for s in shape):
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() and int(part) > 0 for part in parts):
         raise TargetError(f"expected comma-separated positive integers, got {text!r}")
-    return shape
+    return tuple(int(part) for part in parts)
 
 
 def parse_dtypes(text: str) -> tuple[str, ...]:
@@ -323,15 +320,15 @@ def argparse_type(parse: Callable[[str], object]) -> Callable[[str], object]:
     return convert
 
 
-def declared_target(spec: str, base: str | pathlib.Path | None = None, **fields) -> Target:
+def declared_target(spec: str, base: str | pathlib.Path | None = None, **keywords) -> Target:
     """The Target a declaration names: ``spec`` is ``module:attr`` or ``path/to/file.py:attr``
     (resolved from ``base``, the working directory by default); ``convention`` a Convention or
     a mapping of its fields; the other fields are Target's keywords."""
-    convention = fields.pop("convention", None) or Convention()
+    convention = keywords.pop("convention", None) or Convention()
     if isinstance(convention, Mapping):
         convention = Convention(**convention)
-    name = fields.pop("name", None) or spec
-    return Target(load_callable(spec, base), convention=convention, name=name, **fields)
+    name = keywords.pop("name", None) or spec
+    return Target(load_callable(spec, base), convention=convention, name=name, **keywords)
 
 
 def require_likelihood(target: Target) -> Target:
@@ -351,10 +348,8 @@ def load_callable(spec: str, base: str | pathlib.Path | None = None) -> Callable
     attribute missing.
     """
     base = pathlib.Path.cwd() if base is None else pathlib.Path(base)
-    if ":" not in spec:
-        raise TargetError(f"target {spec!r}: expected 'module:attr' or 'path/to/file.py:attr'")
-    location, _, attr = spec.rpartition(":")
-    if not location or not attr:
+    location, colon, attr = spec.rpartition(":")
+    if not (colon and location and attr):
         raise TargetError(f"target {spec!r}: expected 'module:attr' or 'path/to/file.py:attr'")
     if location.endswith(".py") or "/" in location or "\\" in location:
         module = _import_file(spec, base / location)
@@ -394,8 +389,7 @@ def _import_file(spec: str, path: pathlib.Path):
 @contextlib.contextmanager
 def _on_path(directory: pathlib.Path):
     """``directory`` importable for the duration of the block, and not after."""
-    entry = str(directory)
-    added = entry not in sys.path
+    entry, added = str(directory), str(directory) not in sys.path
     if added:
         sys.path.insert(0, entry)
     try:

@@ -1,10 +1,10 @@
 """Gradients with respect to every differentiable input equal the spec's analytic gradients.
 
 The bound per element is kappa u G, with G the magnitude of the analytic derivative's summands
-(:func:`vae_spec.reference.expected_grad`), by the same derivation as the value bound: autodiff
+(:func:`vae_spec.reference_gradient.expected_grad`), by the same derivation as the value bound: autodiff
 evaluates the derivative's summands with the same elementary functions and a handful of
 operations each. Where the output has a kink (a Laplace decoder at x = m) every subgradient
-is right, and the check accepts any (:func:`vae_spec.reference.subgradient_radius`). It
+is right, and the check accepts any (:func:`vae_spec.reference_gradient.subgradient_radius`). It
 catches a detached or stop-gradient input (no gradient at all) and a clamp that zeroes the
 gradient inside the typical range. A low-precision gradient that misses the bound is judged
 against the function's own float64 gradient (:mod:`vae_spec.checks._precision`): an excess at
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import reference, tolerance
+from .. import reference, reference_gradient, tolerance
 from ._engine import SKIP, Failure, Property, shape_ok
 from ._precision import ERROR, PASS, PRECISION, judge, precision_message
 from .registry import register
@@ -53,8 +53,8 @@ def compare_gradients(ctx, inputs, dtype, wrt):
     expected_value = ctx.expected(inputs)
     if not tolerance.representable(expected_value.value, dtype).all():
         return SKIP
-    expected = reference.expected_grad(ctx.target, inputs)
-    kinks = reference.subgradient_radius(ctx.target, inputs)
+    expected = reference_gradient.expected_grad(ctx.target, inputs)
+    kinks = reference_gradient.subgradient_radius(ctx.target, inputs)
     own = _OwnFloat64(ctx, inputs, dtype, wrt)
     worst = None
     for name in wrt:

@@ -1,7 +1,7 @@
 """Value right, gradient wrong: the gradient check, run on the probes under the inferred claim.
 
 Once the value conforms to a claim, the claim's analytic gradient is known
-(:func:`vae_spec.reference.expected_grad`) and the gradient check's derived bound applies
+(:func:`vae_spec.reference_gradient.expected_grad`) and the gradient check's derived bound applies
 (:func:`vae_spec.checks.gradient.compare_gradients`): diagnose judges autodiff exactly as
 ``check`` would with that claim declared. A loss with no claim (rows that no form reads as
 returned) has no gradient verdict; its value departs anyway.
