@@ -42,6 +42,12 @@ class Failure:
     code: str | None = None
     severity: str = "error"
 
+    @classmethod
+    def beyond(cls, message: str, comparison, output, expected, **rest) -> "Failure":
+        """A failure whose evidence is a comparison past its bound (:func:`vae_spec.tolerance.compare`)."""
+        return cls(message, error=comparison.error, bound=comparison.bound, margin=comparison.margin,
+                   output=output, expected=expected, **rest)
+
 
 @dataclass
 class Context(Caller):

@@ -83,14 +83,12 @@ def compare_gradients(ctx, inputs, dtype, wrt):
     _, name, verdict, comparison, got, want = worst
     index = comparison.index or ()
     if verdict == PRECISION:
-        return Failure(precision_message(f"d(output)/d({name})", dtype, comparison),
-                       error=comparison.error, bound=comparison.bound, margin=comparison.margin,
-                       output=got, expected=want, code="precision", severity="warning")
-    return Failure(
+        return Failure.beyond(precision_message(f"d(output)/d({name})", dtype, comparison), comparison,
+                              got, want, code="precision", severity="warning")
+    return Failure.beyond(
         f"d(output)/d({name}){list(index)} is {got[index]:.6g}, the spec gives "
         f"{want[index]:.6g} (error {comparison.error:.3g}, bound {comparison.bound:.3g})",
-        error=comparison.error, bound=comparison.bound, margin=comparison.margin,
-        output=got, expected=want,
+        comparison, got, want,
     )
 
 

@@ -72,11 +72,10 @@ def sampler_value(ctx):
         if comparison.passed:
             return None
         index = comparison.index or ()
-        return Failure(
+        return Failure.beyond(
             f"z{list(index)} = {z[index]:.6g}, but mu + sigma * eps = {want[index]:.6g} "
             f"(sigma = {sigma[index]:.6g} from {ctx.target.posterior})",
-            error=comparison.error, bound=comparison.bound, margin=comparison.margin,
-            output=z, expected=want,
+            comparison, z, want,
         )
 
     return Property("sampler_value", "sampler", prop)
@@ -177,11 +176,10 @@ def sampler_gradient(ctx):
                                            ctx.adapter.elementary_ulps(case.dtype))
             if not comparison.passed:
                 index = comparison.index or ()
-                return Failure(
+                return Failure.beyond(
                     f"dz/d{name}{list(index)} = {np.asarray(got)[index]:.6g}, the pathwise gradient is "
                     f"{want[index]:.6g}",
-                    error=comparison.error, bound=comparison.bound, margin=comparison.margin,
-                    output=got, expected=want,
+                    comparison, got, want,
                 )
         return None
 

@@ -69,11 +69,10 @@ def value(ctx):
         evaluation, verdict, comparison = result
         if verdict == ERROR:
             at = f" at index {comparison.index}" if comparison.index else ""
-            return Failure(
+            return Failure.beyond(
                 f"output differs from the spec{at} by {comparison.error:.6g}, above the bound "
                 f"{comparison.bound:.3g} (margin {comparison.margin:.3g})",
-                error=comparison.error, bound=comparison.bound, margin=comparison.margin,
-                output=evaluation.output, expected=evaluation.expected.value,
+                comparison, evaluation.output, evaluation.expected.value,
                 code=departing_term(ctx, inputs, case.dtype),
             )
         isolated = compare_with_spec(ctx, at_the_prior(ctx, inputs, case.dtype), case.dtype) if isolate else None
@@ -85,17 +84,15 @@ def value(ctx):
             return _precision_failure(case.dtype, isolated[0], isolated[2])
         else:
             return None
-        return Failure(
+        return Failure.beyond(
             f"with q(z|x) set to the prior (KL = 0) the output differs from the spec by "
             f"{comparison.error:.6g}, above the bound {comparison.bound:.3g} (margin {comparison.margin:.3g})",
-            error=comparison.error, bound=comparison.bound, margin=comparison.margin,
-            output=evaluation.output, expected=evaluation.expected.value, code="recon-formula",
+            comparison, evaluation.output, evaluation.expected.value, code="recon-formula",
         )
 
     return Property("value", "kl-formula", prop)
 
 
 def _precision_failure(dtype, evaluation, comparison) -> Failure:
-    return Failure(precision_message("the output", dtype, comparison), error=comparison.error,
-                   bound=comparison.bound, margin=comparison.margin, output=evaluation.output,
-                   expected=evaluation.expected.value, code="precision", severity="warning")
+    return Failure.beyond(precision_message("the output", dtype, comparison), comparison, evaluation.output,
+                          evaluation.expected.value, code="precision", severity="warning")

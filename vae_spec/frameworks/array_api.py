@@ -7,6 +7,7 @@ uses the namespace of ``<module>``'s arrays (``array-api:numpy``, ``array-api:to
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 import array_api_compat

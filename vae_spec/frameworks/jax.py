@@ -18,6 +18,7 @@ import numpy as np
 from jax.extend.core import Literal
 
 from vae_spec.frameworks.base import (
+    DTYPES,
     Adapter,
     AdapterTypeError,
     _native_dtype,
@@ -25,12 +26,7 @@ from vae_spec.frameworks.base import (
     describe,
 )
 
-_DTYPES = {
-    "float16": jnp.float16,
-    "bfloat16": jnp.bfloat16,
-    "float32": jnp.float32,
-    "float64": jnp.float64,
-}
+_DTYPES = {name: getattr(jnp, name) for name in DTYPES}
 
 
 class JaxAdapter(Adapter):

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from vae_spec.frameworks.base import (
+    DTYPES,
     Adapter,
     AdapterTypeError,
     _native_dtype,
@@ -17,12 +18,7 @@ from vae_spec.frameworks.base import (
     restoring,
 )
 
-_DTYPES = {
-    "float16": tf.float16,
-    "bfloat16": tf.bfloat16,
-    "float32": tf.float32,
-    "float64": tf.float64,
-}
+_DTYPES = {name: getattr(tf, name) for name in DTYPES}
 
 
 class TensorFlowAdapter(Adapter):

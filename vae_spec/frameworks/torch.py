@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from vae_spec.frameworks.base import (
+    DTYPES,
     Adapter,
     AdapterTypeError,
     _native_dtype,
@@ -17,12 +18,7 @@ from vae_spec.frameworks.base import (
     restoring,
 )
 
-_DTYPES = {
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "float32": torch.float32,
-    "float64": torch.float64,
-}
+_DTYPES = {name: getattr(torch, name) for name in DTYPES}
 
 
 class TorchAdapter(Adapter):
