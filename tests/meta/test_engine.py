@@ -125,3 +125,25 @@ def test_a_function_that_compiles_per_shape_is_checked_on_one_bucket():
     searched = {(x, mu) for x, mu, _ in traced}  # shapes the inference probes traced are cached
     bucket = {((1, 12), (1, 5)), ((3, 12), (3, 5)), ((3, 24), (3, 5)), ((3, 12), (3, 10))}
     assert searched <= bucket and len(searched) >= 3, searched
+
+
+def test_a_seed_draws_the_same_cases_whatever_else_the_process_imported(tmp_path, monkeypatch):
+    """Hypothesis draws numbers found in the source of local modules; a check must not, or its
+    cases would change when a test module or the user's package is imported."""
+    import importlib
+    import sys
+
+    def drawn():
+        seen = []
+        run(context(max_examples=30), [Property("record", "c", lambda case: seen.append(case))])
+        return [(c.dtype, c.regime, tuple(v.tobytes() for v in c.inputs.values())) for c in seen]
+
+    before = drawn()
+    constants = ", ".join(f"{0.1 + 0.37 * k!r}" for k in range(200))
+    (tmp_path / "module_full_of_constants.py").write_text(f"VALUES = [{constants}, 1e-3, 0.75, -2.5, 3e4]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("module_full_of_constants")
+    try:
+        assert drawn() == before
+    finally:
+        sys.modules.pop("module_full_of_constants", None)

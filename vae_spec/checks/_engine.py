@@ -11,6 +11,7 @@ repro.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -282,12 +283,35 @@ def _hypothesis(ctx: Context, test, strategy, *, pinned: bool, max_examples: int
     )(wrapped)
     wrapped = seed(ctx.seed)(wrapped)
     try:
-        wrapped()
+        with _global_constants_only():
+            wrapped()
     except _CaseFailed:
         pass
     except HypothesisException as exc:
         return exc
     return None
+
+
+@contextlib.contextmanager
+def _global_constants_only():
+    """Hypothesis also draws numbers it finds in the source of every module loaded from outside
+    site-packages (its "local constants"): the cases of a seed would depend on what else the
+    process imported (a test module, the user's package). A check draws from hypothesis' global
+    constants only, so a seed gives the same cases in any process; the user's own hypothesis
+    tests keep theirs."""
+    from hypothesis.internal.conjecture import providers
+
+    local = getattr(providers, "_get_local_constants", None)
+    if local is None:  # a hypothesis without local constants: nothing to hold fixed
+        yield
+        return
+    providers._get_local_constants = providers.Constants
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = local
+        providers.CONSTANTS_CACHE.cache.clear()
 
 
 def _pinned_cases(ctx: Context) -> list[Case]:
