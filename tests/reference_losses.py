@@ -1,10 +1,11 @@
 r"""Correct VAE losses written in every framework: what the engine must never flag.
 
 Each loss is assembled from small pieces, written once against a framework's primitives
-(:class:`Ops`: exp, expm1, log, log1p, softplus, tanh, abs, where and reductions, each the
-framework's own function), so the same formulas run as numpy, torch, tensorflow, jax and
-keras.ops code, in every dtype the framework computes in, for any batch size and any trailing
-latent or data shape (per-example reductions run over every axis but the first).
+(:class:`vae_spec.selftest.ops.Ops`, which the self-test's corpus is written against too: exp,
+expm1, log, log1p, softplus, tanh, abs, where and reductions, each the framework's own
+function), so the same formulas run as numpy, torch, tensorflow, jax and keras.ops code, in
+every dtype the framework computes in, for any batch size and any trailing latent or data
+shape (per-example reductions run over every axis but the first).
 
 Per element (lv = logvar, ls = logstd, s = std, v = var, mp / lp = prior mean / log-variance):
 
@@ -48,6 +49,7 @@ import math
 from dataclasses import dataclass
 
 from vae_spec import Convention, Target
+from vae_spec.selftest.ops import ops
 
 FRAMEWORKS = ("numpy", "torch", "tensorflow", "jax", "keras")
 
@@ -55,68 +57,6 @@ LOG_2 = math.log(2.0)
 LOG_2PI = math.log(2.0 * math.pi)
 CB_PROBS_WINDOW = 1e-3  # Taylor series for |lambda - 1/2| below this
 CB_LOGITS_WINDOW = math.log(0.501 / 0.499)  # the same window in logits
-
-
-# -- framework primitives ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Ops:
-    """One framework's element-wise functions and reductions (all from the framework)."""
-
-    exp: object
-    expm1: object
-    log: object
-    log1p: object
-    tanh: object
-    abs: object
-    softplus: object
-    where: object
-    ones_like: object
-    sum: object  # sum(a, axis=None | tuple)
-    mean: object  # mean(a, axis=None | tuple)
-
-
-@functools.cache
-def ops(framework: str) -> Ops:
-    """The primitives of ``framework`` (imported now)."""
-    if framework == "numpy":
-        import numpy as np
-
-        return Ops(np.exp, np.expm1, np.log, np.log1p, np.tanh, np.abs,
-                   lambda v: np.logaddexp(v, 0), np.where, np.ones_like,
-                   lambda a, axis=None: np.sum(a, axis=axis),
-                   lambda a, axis=None: np.mean(a, axis=axis))
-    if framework == "torch":
-        import torch
-
-        def reduce(fn):
-            return lambda a, axis=None: fn(a) if axis is None else fn(a, dim=axis)
-
-        return Ops(torch.exp, torch.expm1, torch.log, torch.log1p, torch.tanh, torch.abs,
-                   lambda v: torch.logaddexp(v, torch.zeros_like(v)), torch.where,
-                   torch.ones_like, reduce(torch.sum), reduce(torch.mean))
-    if framework == "tensorflow":
-        import tensorflow as tf
-
-        return Ops(tf.exp, tf.math.expm1, tf.math.log, tf.math.log1p, tf.tanh, tf.abs,
-                   tf.math.softplus, tf.where, tf.ones_like,
-                   lambda a, axis=None: tf.reduce_sum(a, axis=axis),
-                   lambda a, axis=None: tf.reduce_mean(a, axis=axis))
-    if framework == "jax":
-        import jax.numpy as jnp
-
-        return Ops(jnp.exp, jnp.expm1, jnp.log, jnp.log1p, jnp.tanh, jnp.abs,
-                   lambda v: jnp.logaddexp(v, 0), jnp.where, jnp.ones_like,
-                   lambda a, axis=None: jnp.sum(a, axis=axis),
-                   lambda a, axis=None: jnp.mean(a, axis=axis))
-    if framework == "keras":
-        from keras import ops as k
-
-        # keras.ops.softplus, not logaddexp(v, 0): under TensorFlow, keras.ops.logaddexp's
-        # gradient at v = 0 is 1 (max's), not sigmoid(0) = 1/2
-        return Ops(k.exp, k.expm1, k.log, k.log1p, k.tanh, k.abs, k.softplus, k.where, k.ones_like,
-                   lambda a, axis=None: k.sum(a, axis=axis),
-                   lambda a, axis=None: k.mean(a, axis=axis))
-    raise ValueError(f"no reference primitives for framework {framework!r}")
 
 
 def keras_backend() -> str:

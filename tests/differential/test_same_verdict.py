@@ -1,13 +1,16 @@
 """The same loss in numpy, torch, TensorFlow, JAX and Keras: the same values, the same verdict.
 
-losses.py writes the negative ELBO of a Bernoulli-logits VAE, and the same loss with its KL
-averaged over latent dimensions, once per framework. On the same inputs (rounded to the
-dtype) every framework's output lies within the derived bound (vae_spec.tolerance) of the
-spec's value of the claim that loss meets: the ELBO for the first, Convention(latent="mean")
-for the second; so two frameworks agree within the sum of their bounds. The checks then give
-the same verdict (status and finding code, per check) in every framework as in numpy.
+The self-test corpus writes each loss once for every framework (:mod:`vae_spec.selftest`):
+``textbook``, the negative ELBO of a Bernoulli VAE on probabilities (batch mean), and the mutant
+``kl_latent_mean``, the same loss with its KL averaged over every latent element (and the
+batch). On the same inputs (rounded to the dtype) every framework's output lies within the
+derived bound (vae_spec.tolerance) of the spec's value of the claim that loss meets: the ELBO
+for the first, Convention(latent="mean") for the second; so two frameworks agree within the
+sum of their bounds. The checks then give the same verdict (status and finding code, per
+check) in every framework as in numpy.
 
-Keras is compared in float32 only: its float64 depends on the backend (see losses.py).
+Keras is compared in float32 only: its float64 depends on the backend (under jax and torch,
+keras.ops.mean averages float64 inputs at float32 accuracy).
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ import pytest
 
 from vae_spec import Convention, Target, check, reference, tolerance
 from vae_spec.frameworks import get_adapter
-
-from .losses import ARGS, LIKELIHOOD, LOSSES
+from vae_spec.selftest import corpus
 
 FRAMEWORKS = ("numpy", "torch", "tensorflow", "jax", "keras")
 DTYPES = {framework: ("float32", "float64") for framework in FRAMEWORKS} | {"keras": ("float32",)}
+#: the corpus entry of each loss
+ENTRIES = {"elbo_loss": ("correct", "textbook"), "kl_latent_mean": ("mutant", "kl_latent_mean")}
+ARGS = ("x_recon", "x", "mu", "logvar")
+LIKELIHOOD = "bernoulli-probs"
 #: the claim each loss meets exactly
 CLAIMS = {"elbo_loss": Convention(), "kl_latent_mean": Convention(latent="mean")}
 #: checks that apply in every framework (numpy has no autodiff) and tell the two losses apart
@@ -41,17 +47,21 @@ def _param(framework, *values):
 
 
 def _loss(framework: str, name: str):
-    correct, kl_latent_mean = LOSSES[framework]()
-    return {"elbo_loss": correct, "kl_latent_mean": kl_latent_mean}[name]
+    """The corpus's function for ``name`` in ``framework``."""
+    kind, function = ENTRIES[name]
+    entry = corpus.entry(kind, framework, function)
+    assert entry.kwargs["args"] == ARGS and entry.kwargs["likelihood"] == LIKELIHOOD
+    return entry.load().fn
 
 
 def _inputs(dtype: str, adapter) -> dict[str, np.ndarray]:
-    """Seeded inputs rounded to ``dtype``: 5 examples, data (2, 3), latent (4,), logits in
-    [-6, 6], mu in [-2, 2], logvar in [-3, 3], targets half binary and half soft."""
+    """Seeded inputs rounded to ``dtype``: 5 examples, data (2, 3), latent (4,), probabilities
+    sigmoid(l) for logits l in [-6, 6], mu in [-2, 2], logvar in [-3, 3], targets half binary
+    and half soft."""
     rng = np.random.default_rng(20261126)
     x = np.where(rng.random((5, 2, 3)) < 0.5, rng.integers(0, 2, (5, 2, 3)), rng.random((5, 2, 3)))
     values = {
-        "x_recon": rng.uniform(-6, 6, (5, 2, 3)), "x": x,
+        "x_recon": 1 / (1 + np.exp(-rng.uniform(-6, 6, (5, 2, 3)))), "x": x,
         "mu": rng.uniform(-2, 2, (5, 4)), "logvar": rng.uniform(-3, 3, (5, 4)),
     }
     return {name: adapter.round_to(value, dtype) for name, value in values.items()}

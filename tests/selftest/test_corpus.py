@@ -26,6 +26,7 @@ from vae_spec.selftest.runner import (
     audit_correct,
     evaluate_mutant,
 )
+from vae_spec.target import load_callable
 
 ROOT = Path(__file__).resolve().parents[2]
 #: what diagnose's probes do not exercise: gradients of clamps outside their range, float16
@@ -88,9 +89,22 @@ def test_entries_are_unique_and_well_formed():
     assert len(ids) == len(set(ids))
     for entry in corpus.ENTRIES:
         module, _, function = entry.target.partition(":")
-        assert module == f"vae_spec.selftest.{'mutants' if entry.kind == 'mutant' else 'correct'}_{entry.framework}"
+        written_once = "vae_spec.selftest.mutants" if entry.kind == "mutant" else "vae_spec.selftest.correct"
+        assert module in (written_once, f"vae_spec.selftest.mutants_{entry.framework}")
         assert function == entry.name
         assert (entry.kind == "mutant") == bool(entry.expected_codes)
+        assert entry.about, f"{entry.id}: no docstring to say what it shows"
+
+
+def test_a_loss_is_declared_once_with_the_frameworks_it_runs_in():
+    """Declaring an entry twice is refused; the claim's args are the loss's parameters after ``o``."""
+    from vae_spec.selftest.registry import mutant
+
+    declared = corpus.entry("mutant", "numpy", "kl_scaled_0_01")
+    assert declared.kwargs["args"] == ("x_recon", "x", "mu", "logvar")
+    assert {e.framework for e in corpus.ENTRIES if e.name == "kl_scaled_0_01"} == set(corpus.FRAMEWORKS)
+    with pytest.raises(ValueError, match="declared twice"):
+        mutant("2", codes=("kl-scaled",), frameworks=("numpy",))(load_callable(declared.target))
 
 
 def test_correct_variants_cover_the_legal_conventions():
