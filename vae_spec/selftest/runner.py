@@ -29,8 +29,6 @@ from ..frameworks.base import get_adapter, is_installed
 from ..runner import VALUE_CHECKS, check
 from .corpus import Entry, entries
 
-_DIAGNOSED_TERMS = ("loss", "elbo", "kl", "reconstruction")
-
 
 @dataclass
 class MutantResult:
@@ -237,7 +235,7 @@ def evaluate_mutant(entry: Entry, *, seed: int = 0, max_examples: int | None = N
                                      _counterexample_size(failure)))
             if stop_at_first and catching:
                 break
-        if with_diagnose and target.term in _DIAGNOSED_TERMS:
+        if with_diagnose and target.computes.diagnosable:
             try:
                 diagnosis = diagnose(target, seed=seed)
                 result.diagnose_codes = [f.code for f in diagnosis.findings if f.severity == "error"]
@@ -271,7 +269,7 @@ def audit_correct(entry: Entry, *, seeds=(0,), max_examples: int | None = None,
             report = check(target, seed=seed, max_examples=max_examples, raise_on_failure=False)
             failed = [f"{f.name} [{f.code}]: {f.message}" for f in report.failures]
             diagnosed = []
-            if with_diagnose and target.term in _DIAGNOSED_TERMS:
+            if with_diagnose and target.computes.diagnosable:
                 diagnosis = diagnose(target, seed=seed)
                 diagnosed = [f"diagnose {f.code}: {f.message}" for f in diagnosis.findings if f.severity == "error"]
                 if target.term == "loss" and not diagnosis.is_elbo and not diagnosed:
