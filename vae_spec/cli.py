@@ -13,10 +13,30 @@ from .target import argparse_type, parse_args_text, parse_dtypes, parse_kwargs_t
 
 
 EXIT_OK, EXIT_DEPARTS, EXIT_USAGE = 0, 1, 2
+VERBS = ("check", "diagnose", "demo", "selftest")
 
 
 class UsageError(Exception):
     """A command line that cannot run; printed without a traceback, exit 2."""
+
+
+class CommandLineError(SystemExit):
+    """argparse's usage error (exit 2, its message already on stderr), carrying the message."""
+
+    def __init__(self, message: str):
+        super().__init__(EXIT_USAGE)
+        self.message = message
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors raise :class:`CommandLineError` so that ``main``
+    can also print them as JSON; its subcommands' parsers are of this class too."""
+
+    def error(self, message):
+        try:
+            super().error(message)
+        except SystemExit:
+            raise CommandLineError(message) from None
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +61,9 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
                         help="dtypes to run in, e.g. float32 (default: float32 and float64, less "
                              "those the function raises in)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--html", metavar="PATH",
+                        help="also write a self-contained HTML report with plots to PATH "
+                             '(needs matplotlib: pip install "vae-spec[report]")')
 
 
 def _build_target(options, convention=None):
@@ -63,21 +86,50 @@ def _cmd_check(options) -> int:
         scale=options.scale, constants=not options.no_constants, kl_batch=options.kl_batch,
     )
     target = _build_target(options, convention)
+    _require_html(options)
     report = check(target, max_examples=options.max_examples, seed=options.seed,
                    profile=options.profile, raise_on_failure=False, compile=options.compile)
     print(report.to_json() if options.json else report.to_text())
+    if options.html:
+        from .html_report import check_page, write_page
+
+        _wrote(options, write_page(options.html, check_page(report, target, options.target)))
     return EXIT_OK if report.passed else EXIT_DEPARTS
 
 
 def _cmd_diagnose(options) -> int:
     from .diagnosis import diagnose
 
+    _require_html(options)
     diagnosis = diagnose(_build_target(options), seed=options.seed)
-    print(diagnosis.to_json() if options.json else diagnosis.to_text(options.target))
-    if options.write_pyproject:
+    written = None
+    if options.write_pyproject and options.json:  # one document on stdout: the error, if writing fails
         written = write_pyproject(diagnosis, options.target, options.write_pyproject)
+    print(diagnosis.to_json(probes=options.probes) if options.json else diagnosis.to_text(options.target))
+    if options.write_pyproject:
+        written = written or write_pyproject(diagnosis, options.target, options.write_pyproject)
         print(written, file=sys.stderr if options.json else sys.stdout)
+    if options.html:
+        from .html_report import diagnosis_page, write_page
+
+        _wrote(options, write_page(options.html, diagnosis_page(diagnosis, options.target)))
     return EXIT_OK if diagnosis.is_elbo else EXIT_DEPARTS
+
+
+def _require_html(options) -> None:
+    """--html needs matplotlib (the report extra): a usage error before any work when it is missing."""
+    if options.html:
+        from .html_report import MissingMatplotlib, require_matplotlib
+
+        try:
+            require_matplotlib()
+        except MissingMatplotlib as exc:
+            raise UsageError(f"--html: {exc}") from None
+
+
+def _wrote(options, line: str) -> None:
+    """Say what --html wrote (on stderr under --json, whose stdout is the JSON)."""
+    print(line, file=sys.stderr if options.json else sys.stdout)
 
 
 def write_pyproject(diagnosis, target: str, path: str) -> str:
@@ -113,7 +165,7 @@ def _cmd_demo(options) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="vae-spec", description="Is your VAE loss the ELBO? Check a claim or diagnose a loss.",
     )
     verbs = parser.add_subparsers(dest="verb", metavar="{check,diagnose,demo,selftest}")
@@ -137,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose_parser = verbs.add_parser("diagnose", help="infer the loss's convention and departures")
     _add_target_options(diagnose_parser)
     diagnose_parser.add_argument("--seed", type=int, default=0, help="probe seed (default 0)")
+    diagnose_parser.add_argument("--probes", action="store_true",
+                                 help="with --json, give the counterexamples' probe inputs in full and "
+                                      "their repro (default: each input's shape, dtype and range)")
     diagnose_parser.add_argument("--write-pyproject", nargs="?", const="pyproject.toml", metavar="PATH",
                                  help="append the claim to PATH (default ./pyproject.toml) as a "
                                       "[[tool.vae_spec.targets]] table, which the pytest plugin checks")
@@ -160,15 +215,45 @@ def main(argv=None) -> int:
     # logs "OP_REQUIRES failed") are not the command's output; a value the user set is kept
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
-    options = parser.parse_args(argv)
+    try:
+        options = parser.parse_args(argv)
+    except CommandLineError as exc:
+        arguments = sys.argv[1:] if argv is None else list(argv)
+        if "--json" in arguments:
+            verb = arguments[0] if arguments and arguments[0] in VERBS else None
+            _print_json_error(verb, "UsageError", exc.message)
+        raise
     if options.verb is None:
         parser.print_help()
         return EXIT_USAGE
+    from .quiet import chatter_filtered
+
     try:
-        return options.run(options)
+        with chatter_filtered():  # TensorFlow's and XLA's C++ log lines are not the command's output
+            return options.run(options)
     except (UsageError, TargetError, FrameworkNotInstalled, ValueError) as exc:
         print(f"vae-spec {options.verb}: error: {exc}", file=sys.stderr)
+        if getattr(options, "json", False):
+            _print_json_error(options.verb, _error_type(exc), str(exc))
         return EXIT_USAGE
+
+
+def _error_type(exc: Exception) -> str:
+    """The error's kind in the JSON error document: the first class of main's that it is."""
+    from .frameworks.base import FrameworkNotInstalled
+    from .target import TargetError
+
+    for kind in (UsageError, TargetError, FrameworkNotInstalled, ValueError):
+        if isinstance(exc, kind):
+            return kind.__name__
+    return type(exc).__name__
+
+
+def _print_json_error(verb: str | None, error_type: str, message: str) -> None:
+    """Under --json an error is a JSON document on stdout too (the text stays on stderr)."""
+    from .schema import dumps, error_document
+
+    print(dumps(error_document(verb, error_type, message)))
 
 
 if __name__ == "__main__":

@@ -105,6 +105,9 @@ def pytest_addoption(parser):
     group.addoption("--vae-profile", help="search profile: vae-dev, vae-ci (default) or vae-thorough")
     group.addoption("--vae-compile", action="store_true",
                     help="also check value and gradient of the framework-compiled function")
+    group.addoption("--vae-html", metavar="DIR",
+                    help="write an HTML report with plots for each failing target to DIR "
+                         '(needs matplotlib: pip install "vae-spec[report]")')
 
 
 @pytest.hookimpl(tryfirst=True)  # before hypothesis' plugin loads a --hypothesis-profile
@@ -117,11 +120,35 @@ def pytest_configure(config):
         search=_search_options(config),
     )
     config.stash[_STATE] = state
+    _configure_html(config)
     if (state.declared or state.command_line or "hypothesis" in sys.modules
             or config.getoption("hypothesis_profile", None)):
         from .profiles import register_hypothesis_profiles
 
         register_hypothesis_profiles()
+
+
+def _configure_html(config) -> None:
+    """--vae-html DIR: each failing target's page goes to DIR (matplotlib required)."""
+    folder = config.getoption("vae_html", None)
+    if folder is None:
+        return
+    from .html_report import MissingMatplotlib, require_matplotlib
+
+    try:
+        require_matplotlib()
+    except MissingMatplotlib as exc:
+        raise pytest.UsageError(f"--vae-html: {exc}") from None
+    from . import pytest as vae_pytest
+
+    vae_pytest.HTML_DIR = Path(folder).resolve()
+
+
+def pytest_unconfigure(config):
+    if config.getoption("vae_html", None) is not None:
+        from . import pytest as vae_pytest
+
+        vae_pytest.HTML_DIR = None
 
 
 def pytest_report_header(config):
@@ -204,12 +231,14 @@ class TargetCollector(pytest.Collector):
         from .frameworks.base import FrameworkNotInstalled, adapter_for
         from .target import TargetError
 
+        from .quiet import chatter_filtered
         from .runner import infer
 
         try:
-            target = build_target(self.declaration)
-            adapter = adapter_for(target)
-            layout = infer(target)  # a function that runs at no shape and dtype gets no items: exit 2
+            with chatter_filtered():  # importing the user's framework logs from C++
+                target = build_target(self.declaration)
+                adapter = adapter_for(target)
+                layout = infer(target)  # a function that runs at no shape and dtype gets no items: exit 2
         except (TargetError, FrameworkNotInstalled, ValueError) as exc:
             raise self.CollectError(f"{self.declaration.source}: {exc}") from None
         dtypes = target.dtypes if target.dtypes and len(target.dtypes) > 1 else (None,)
@@ -240,8 +269,10 @@ class CheckItem(pytest.Item):
 
     def runtest(self):
         from .pytest import run_check
+        from .quiet import chatter_filtered
 
-        run_check(self.target, self.check, layout=self.layout, **self.config.stash[_STATE].search)
+        with chatter_filtered():
+            run_check(self.target, self.check, layout=self.layout, **self.config.stash[_STATE].search)
 
     def repr_failure(self, excinfo, style=None):
         from .frameworks.base import FrameworkNotInstalled
