@@ -6,7 +6,9 @@ evaluates the derivative's summands with the same elementary functions and a han
 operations each. Where the output has a kink (a Laplace decoder at x = m) every subgradient
 is right, and the check accepts any (:func:`vae_spec.reference_gradient.subgradient_radius`). It
 catches a detached or stop-gradient input (no gradient at all) and a clamp that zeroes the
-gradient inside the typical range. A low-precision gradient that misses the bound is judged
+gradient inside the typical range; a gradient that is NaN or infinite where the spec's is finite
+(an intermediate that overflows or underflows, such as a product of exp terms in float16) is a
+``nonfinite`` finding. A low-precision gradient that misses the bound is judged
 against the function's own float64 gradient (:mod:`vae_spec.checks._precision`): an excess at
 low precision only is a ``precision`` warning, not a ``gradient`` error.
 """
@@ -70,6 +72,12 @@ def compare_gradients(ctx, inputs, dtype, wrt):
         got = np.broadcast_to(got, want.shape)
         if not tolerance.representable(want, dtype).all():
             continue
+        overflowed = ~np.isfinite(got)
+        if overflowed.any():  # the value's intermediates overflow or underflow on the way back
+            index = tuple(int(i) for i in np.argwhere(overflowed)[0])
+            return Failure(f"d(output)/d({name}){list(index)} is {got[index]} where the spec's gradient "
+                           f"is {want[index]:.6g}: an intermediate overflows in {dtype}",
+                           output=got, expected=want, code="nonfinite")
         radius = kinks.get(name)
         # at a kink any derivative within the radius is right: compare the nearest one
         nearest = got if radius is None else got - np.clip(got - want, -radius, radius)

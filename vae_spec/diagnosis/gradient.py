@@ -38,5 +38,5 @@ def gradient_findings(target, adapter, obs, claim, layout) -> list[Finding]:
                                                  f"{type(call.error).__name__}: {call.error}")]
         result = compare_gradients(ctx, inputs, obs.dtype, wrt)
         if isinstance(result, Failure) and result.severity == "error":
-            return [Finding("gradient", "error", f"The value matches, but {result.message}.")]
+            return [Finding(result.code or "gradient", "error", f"The value matches, but {result.message}.")]
     return []
