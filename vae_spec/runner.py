@@ -115,6 +115,8 @@ def check(
     target = require_likelihood(as_target("check", target, tensors, named))
     settings = profiles.resolve(profile)
     names = _selected(checks)
+    if max_examples is not None and (not isinstance(max_examples, int) or max_examples < 1):
+        raise ValueError(f"max_examples: expected a positive integer, got {max_examples!r}")
     adapter = adapter_for(target)
     start = time.perf_counter()
     ctx = _context(target, adapter, layout)

@@ -172,3 +172,8 @@ def test_a_wrong_laplace_gradient_is_caught_away_from_the_kink():
     assert_passes(target, ("value",))
     result = assert_caught(target, "gradient", "gradient")
     assert "d(output)/d(x_recon)" in result.message
+
+
+def test_a_non_array_output_says_what_it_returned():
+    result = assert_caught(numpy_target(returns_a_list), "returns_array", "output-type")
+    assert result.message.startswith("returned a list of length 1, not an array of numpy")

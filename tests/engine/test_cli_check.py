@@ -111,6 +111,8 @@ def test_the_declared_convention_is_used(losses, capsys):
       "--likelihood", "poisson"], "poisson"),
     (["check", "{losses}:negative_elbo", "--framework", "numpy", "--args", "x_recon,x,mu,logvar"],
      "likelihood"),
+    (["check", "{losses}:negative_elbo", "--framework", "numpy", "--args", "x_recon,x,mu,logvar",
+      "--likelihood", "bernoulli-logits", "--max-examples", "0"], "max_examples: expected a positive integer, got 0"),
 ])
 def test_usage_errors_exit_2_with_a_message(losses, capsys, argv, message):
     argv = [a.replace("{losses}", str(losses)) for a in argv]

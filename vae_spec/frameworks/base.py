@@ -71,7 +71,7 @@ class Adapter(abc.ABC):
         """A native array as numpy float64; AdapterTypeError for anything else."""
         if not self.is_native(value):
             raise AdapterTypeError(
-                f"expected an array of {self.name}, got {describe(value)}"
+                f"{describe(value)}, not an array of {self.name}"
             )
         return np.asarray(self._to_numpy(value), dtype=np.float64)
 

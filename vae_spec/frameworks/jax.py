@@ -78,7 +78,7 @@ class JaxAdapter(Adapter):
         def of_wrt(*values):
             output = fn(**{**kwargs, **dict(zip(names, values))})
             if not self.is_native(output):
-                raise AdapterTypeError(f"expected a jax array, got {describe(output)}")
+                raise AdapterTypeError(f"{describe(output)}, not a jax array")
             return output
 
         with self.precision_guard():

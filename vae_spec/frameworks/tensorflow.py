@@ -68,7 +68,7 @@ class TensorFlowAdapter(Adapter):
                     tape.watch(source)
                 output = fn(**{**kwargs, **sources})
             if not self.is_native(output):
-                raise AdapterTypeError(f"expected a tensorflow tensor, got {describe(output)}")
+                raise AdapterTypeError(f"{describe(output)}, not a tensorflow tensor")
             grads = tape.gradient(
                 output, list(sources.values()), output_gradients=tf.ones_like(output),
                 unconnected_gradients=tf.UnconnectedGradients.NONE,

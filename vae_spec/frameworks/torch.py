@@ -66,7 +66,7 @@ class TorchAdapter(Adapter):
         with self.precision_guard():
             output = fn(**inputs)
             if not self.is_native(output):
-                raise AdapterTypeError(f"expected a torch tensor, got {describe(output)}")
+                raise AdapterTypeError(f"{describe(output)}, not a torch tensor")
             if not output.requires_grad:  # no input reaches the output through autograd
                 return output, dict.fromkeys(wrt)
             grads = torch.autograd.grad(output.sum(), list(leaves.values()), allow_unused=True)
