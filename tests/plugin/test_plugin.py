@@ -129,6 +129,22 @@ def test_a_correct_loss_passes_and_a_buggy_one_fails_with_the_engines_report(pyt
     assert "vae_spec/" not in result.stdout.str()
 
 
+def test_the_reported_session_time_is_the_wall_time(pytester):
+    """The plugin leaves pytest's session timer alone: a run holding a 0.5 s test and a target's
+    checks reports at least 0.5 s and no more than the wall time of the whole run."""
+    import time
+
+    make_project(pytester, NUMPY_TARGETS[0])
+    (pytester.path / "tests" / "test_unrelated.py").write_text(
+        "import time\n\ndef test_slow():\n    time.sleep(0.5)\n")
+    start = time.perf_counter()
+    result = pytester.runpytest_subprocess(*FEW, "-k", "slow or value", "tests", "pyproject.toml")
+    wall = time.perf_counter() - start
+    result.assert_outcomes(passed=2)
+    reported = float(re.search(r" in ([0-9.]+)s =+$", result.stdout.str(), re.M).group(1))
+    assert 0.5 <= reported <= wall
+
+
 def test_k_selects_targets_and_checks(pytester):
     make_project(pytester, *NUMPY_TARGETS)
     result = pytester.runpytest(*FEW, "-k", "good and value")
