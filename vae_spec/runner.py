@@ -32,7 +32,7 @@ def describe_claim(target: Target) -> str:
     parts = [target.term]
     if target.uses_likelihood:
         parts.append(f"likelihood={target.likelihood}")
-    if target.uses_posterior:
+    if target.computes.posterior:
         parts.append(f"posterior={target.posterior}")
     parts.append(f"data={c.data} latent={c.latent} batch={c.batch}"
                  + (f" kl_batch={c.kl_batch}" if c.kl_batch else "") + f" beta={c.beta:g} scale={c.scale:g}"

@@ -98,13 +98,17 @@ class Target:
         object.__setattr__(self, "latent_shape", _shape("latent_shape", self.latent_shape))
         if self.dtypes is not None:
             dtypes = (self.dtypes,) if isinstance(self.dtypes, str) else tuple(self.dtypes)
-            for dtype in dtypes:
-                if dtype not in DTYPES:
-                    raise TargetError(f"dtypes: unknown dtype {dtype!r}; expected any of {', '.join(DTYPES)}")
+            unknown = [dtype for dtype in dtypes if dtype not in DTYPES]
+            if unknown:
+                raise TargetError(f"dtypes: unknown dtype {unknown[0]!r}; expected any of {', '.join(DTYPES)}")
             object.__setattr__(self, "dtypes", dtypes)
         self._check_required_args()
         if self.name is None:
             object.__setattr__(self, "name", calls.readable_name(self.fn))
+
+    def __repr__(self) -> str:
+        """The name and what it claims, short enough for a test id or a traceback's arguments."""
+        return f"Target({self.name!r}, framework={self.framework!r}, term={self.term!r})"
 
     @classmethod
     def from_example(cls, fn, *tensors, **named) -> "Target":
@@ -144,10 +148,6 @@ class Target:
     @property
     def uses_likelihood(self) -> bool:
         return self.computes.likelihood
-
-    @property
-    def uses_posterior(self) -> bool:
-        return self.computes.posterior
 
     @property
     def computes(self) -> vocabulary.Term:
@@ -230,10 +230,8 @@ def _normalize_args(args):
     try:
         return calls.normalize(args, lambda name: name in CANONICAL_ARGS)
     except calls.ArgsError as exc:
-        message = str(exc)
-        if message.startswith("unknown canonical name"):
-            message += f"; expected any of {', '.join(CANONICAL_ARGS)}"
-        raise TargetError(f"args: {message}") from None
+        hint = f"; expected any of {', '.join(CANONICAL_ARGS)}" if str(exc).startswith("unknown canonical") else ""
+        raise TargetError(f"args: {exc}{hint}") from None
 
 
 def _resolve_posterior(posterior, names) -> str:

@@ -300,6 +300,18 @@ def test_expected_failed_checks_turn_known_failures_into_strict_xfails(pytester)
     ])
 
 
+def test_a_parametrized_failure_shows_the_target_in_one_short_repr(pytester):
+    make_project(pytester)
+    pytester.makepyfile(test_parametrized=PARAMETRIZED_TEST.split("@parametrize_with_checks")[0] + (
+        "@parametrize_with_checks(TARGETS[1:])\n"
+        "def test_losses(target, check):\n"
+        "    run_check(target, check, max_examples=5)\n"))
+    result = pytester.runpytest("-p", "no:cacheprovider", "test_parametrized.py", "-k", "value")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["target = Target('losses_np:bad', framework='numpy', term='loss')"])
+    assert "Target(fn=" not in result.stdout.str()
+
+
 def _numpy_target(fn, name):
     return Target(fn, framework="numpy", args=("x_recon", "x", "mu", "logvar"),
                   likelihood="bernoulli-probs", convention=Convention(batch="sum"), name=name)
