@@ -34,6 +34,7 @@ FRAMEWORK_MODULES = {
     "jax": "jax",
     "keras": "keras",
     "array-api": "array_api_strict",
+    "report": "matplotlib",  # the HTML report's plots (the report extra), required like a framework
 }
 
 
@@ -101,3 +102,12 @@ def pytest_runtest_setup(item):
             if name in item.config.stash[REQUIRED]:
                 pytest.fail(message + ", and this run requires it", pytrace=False)
             pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _artifacts_in_a_temporary_directory(tmp_path_factory, monkeypatch):
+    """Large counterexamples a test provokes are saved under the test's temporary tree, not in
+    the working directory (vae_spec.artifacts.DEFAULT_DIRECTORY)."""
+    from vae_spec import artifacts
+
+    monkeypatch.setattr(artifacts, "DEFAULT_DIRECTORY", tmp_path_factory.mktemp("vae-spec-artifacts"))

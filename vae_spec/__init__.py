@@ -3,6 +3,7 @@
 Public API (re-exports only)::
 
     from vae_spec import Target, Convention, check, diagnose
+    vae_spec.json_schema()   # the JSON Schema of every --json document (docs/json.md)
 
 Names are imported on first use, so ``import vae_spec`` (and loading the pytest plugin, which
 lives in this package) costs almost nothing and imports no framework.
@@ -23,6 +24,7 @@ _EXPORTS = {
     "TargetError": ".target",
     "check": ".runner",
     "diagnose": ".diagnosis",
+    "json_schema": ".schema",
 }
 
 __all__ = [*_EXPORTS, "spec", "__version__"]

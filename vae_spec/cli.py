@@ -1,6 +1,7 @@
 """The ``vae-spec`` command: check, diagnose, demo, selftest.
 
-Exit status: 0 the target conforms (or is an ELBO), 1 it does not, 2 usage or import error.
+Exit status: 0 the target conforms (or is an ELBO), 1 it does not, 2 usage or import error,
+130 interrupted (Ctrl-C; the report of what ran is printed).
 """
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ import argparse
 import os
 import sys
 
-from .target import argparse_type, parse_args_text, parse_dtypes, parse_kwargs_text, parse_shape
+from .declaration import (
+    argparse_type, parse_args_text, parse_dtypes, parse_kwargs_text, parse_shape, parse_timeout,
+)
+from .progress import terminal_line
 
 
-EXIT_OK, EXIT_DEPARTS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_DEPARTS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 VERBS = ("check", "diagnose", "demo", "selftest")
 
 
@@ -61,13 +65,20 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
                         help="dtypes to run in, e.g. float32 (default: float32 and float64, less "
                              "those the function raises in)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--quiet", action="store_true", help="no progress line on the terminal")
+    parser.add_argument("--artifacts", metavar="DIR",
+                        help="where a counterexample too large to print is saved as .npz "
+                             "(default ./vae-spec-artifacts)")
+    parser.add_argument("--timeout", type=argparse_type(parse_timeout), default=60.0, metavar="SECONDS",
+                        help="time limit per call of the function (default 60; 0 for none): a call "
+                             "past it is a timeout finding")
     parser.add_argument("--html", metavar="PATH",
                         help="also write a self-contained HTML report with plots to PATH "
                              '(needs matplotlib: pip install "vae-spec[report]")')
 
 
 def _build_target(options, convention=None):
-    from .target import declared_target
+    from .declaration import declared_target
 
     return declared_target(
         options.target, framework=options.framework, term=options.term, args=options.args,
@@ -87,8 +98,15 @@ def _cmd_check(options) -> int:
     )
     target = _build_target(options, convention)
     _require_html(options)
-    report = check(target, max_examples=options.max_examples, seed=options.seed,
-                   profile=options.profile, raise_on_failure=False, compile=options.compile)
+    line = terminal_line(options.quiet)
+    try:
+        report = check(target, max_examples=options.max_examples, seed=options.seed,
+                       profile=options.profile, raise_on_failure=False, compile=options.compile,
+                       timeout=options.timeout, progress=line.show if line else None,
+                       artifacts=options.artifacts)
+    finally:
+        if line:
+            line.clear()
     print(report.to_json() if options.json else report.to_text())
     if options.html:
         from .html_report import check_page, write_page
@@ -101,7 +119,14 @@ def _cmd_diagnose(options) -> int:
     from .diagnosis import diagnose
 
     _require_html(options)
-    diagnosis = diagnose(_build_target(options), seed=options.seed)
+    line = terminal_line(options.quiet)
+    if line:
+        line.show(f"diagnosing {options.target}: probing")
+    try:
+        diagnosis = diagnose(_build_target(options), seed=options.seed, timeout=options.timeout)
+    finally:
+        if line:
+            line.clear()
     written = None
     if options.write_pyproject and options.json:  # one document on stdout: the error, if writing fails
         written = write_pyproject(diagnosis, options.target, options.write_pyproject)
@@ -231,6 +256,12 @@ def main(argv=None) -> int:
     try:
         with chatter_filtered():  # TensorFlow's and XLA's C++ log lines are not the command's output
             return options.run(options)
+    except KeyboardInterrupt as exc:  # Ctrl-C: what ran, then exit 130, no traceback
+        report = getattr(exc, "report", None)
+        if report is not None:
+            print(report.to_json() if getattr(options, "json", False) else report.to_text())
+        print(f"vae-spec {options.verb}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (UsageError, TargetError, FrameworkNotInstalled, ValueError) as exc:
         print(f"vae-spec {options.verb}: error: {exc}", file=sys.stderr)
         if getattr(options, "json", False):

@@ -20,10 +20,12 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 
 import pytest
 
 from .checks import CHECKS
+from .engine.call import DEFAULT_TIMEOUT
 from .frameworks.base import adapter_for
 from .runner import ConformanceError, check as run_checks
 from .target import Target
@@ -48,16 +50,22 @@ class VaeSpecWarning(UserWarning):
 SELECTED: dict[int, tuple[Target, tuple[str, ...]]] = {}
 #: the reports of runs so far: (target, checks, settings) -> Report, the target kept alive
 _RUNS: dict[tuple, tuple[Target, object]] = {}
+#: where ``--vae-html`` writes one page per failing target (set by the plugin), and the
+#: (folder, target name) pairs already written
+HTML_DIR: Path | None = None
+_PAGES: set[tuple[str, str]] = set()
 
 
 def run_check(target: Target, check: str, *, max_examples: int | None = None,
               seed: int | None = None, profile: str | None = None, compile: bool = False,
-              layout=None, together: tuple[str, ...] | None = None):
+              layout=None, together: tuple[str, ...] | None = None,
+              timeout: float | None = DEFAULT_TIMEOUT):
     """Run the check named ``check`` on ``target`` (and on its compiled form, with
     ``compile`` or a profile that compiles) and return the report.
 
     ``together`` names the checks of the same target to search in the same run (the session's
-    selection, by default); their results are kept for their own calls.
+    selection, by default); their results are kept for their own calls. ``timeout`` limits
+    each call of the function (seconds; a call past it is a ``timeout`` failure).
 
     Raises CheckFailed (a ConformanceError, so an AssertionError, whose message is the
     finding and the report: counterexample, error, bound, margin and repro) when it fails;
@@ -69,7 +77,7 @@ def run_check(target: Target, check: str, *, max_examples: int | None = None,
         together = selected if recorded is target else ()
     together = tuple(dict.fromkeys((check, *together)))
     report = _shared_run(target, together, dict(max_examples=max_examples, seed=seed, profile=profile,
-                                                compile=compile, layout=layout))
+                                                compile=compile, layout=layout, timeout=timeout))
     report = _only(report, check)
     if not report.passed:
         raise CheckFailed(report)
@@ -86,7 +94,21 @@ def _shared_run(target: Target, checks: tuple[str, ...], settings: dict):
                                                     for k, v in settings.items()))
     if key not in _RUNS or _RUNS[key][0] is not target:
         _RUNS[key] = (target, run_checks(target, checks=checks, raise_on_failure=False, **settings))
+        _write_page(target, _RUNS[key][1])
     return _RUNS[key][1]
+
+
+def _write_page(target: Target, report) -> None:
+    """The failing target's HTML page under HTML_DIR (``--vae-html``), once per target."""
+    if HTML_DIR is None or report.passed or (str(HTML_DIR), target.name) in _PAGES:
+        return
+    _PAGES.add((str(HTML_DIR), target.name))
+    from .html_report import check_page, page_name, write_page
+
+    try:
+        write_page(HTML_DIR / page_name(target.name), check_page(report, target))
+    except OSError as exc:
+        warnings.warn(VaeSpecWarning(f"--vae-html: no page for {target.name}: {exc}"), stacklevel=2)
 
 
 def _only(report, check: str):

@@ -27,7 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from .target import argparse_type, parse_args_text, parse_dtypes, parse_kwargs_text, parse_shape
+from .declaration import (
+    argparse_type, parse_args_text, parse_dtypes, parse_kwargs_text, parse_shape, parse_timeout,
+)
 
 #: the keys a [[tool.vae_spec.targets]] table may hold, with the TOML types each accepts
 TABLE_KEYS = {
@@ -103,6 +105,8 @@ def pytest_addoption(parser):
     group.addoption("--vae-max-examples", type=int, metavar="N", help="cases per check, every target")
     group.addoption("--vae-seed", type=int, help="search seed, every target (default 0 under vae-ci)")
     group.addoption("--vae-profile", help="search profile: vae-dev, vae-ci (default) or vae-thorough")
+    group.addoption("--vae-timeout", type=argparse_type(parse_timeout), default=60.0, metavar="SECONDS",
+                    help="time limit per call of a target's function (default 60; 0 for none)")
     group.addoption("--vae-compile", action="store_true",
                     help="also check value and gradient of the framework-compiled function")
     group.addoption("--vae-html", metavar="DIR",
@@ -113,12 +117,8 @@ def pytest_addoption(parser):
 @pytest.hookimpl(tryfirst=True)  # before hypothesis' plugin loads a --hypothesis-profile
 def pytest_configure(config):
     pyproject = config.rootpath / "pyproject.toml"
-    state = _State(
-        pyproject=pyproject,
-        declared=read_declarations(pyproject),
-        command_line=_command_line_declaration(config),
-        search=_search_options(config),
-    )
+    state = _State(pyproject=pyproject, declared=read_declarations(pyproject),
+                   command_line=_command_line_declaration(config), search=_search_options(config))
     config.stash[_STATE] = state
     _configure_html(config)
     if (state.declared or state.command_line or "hypothesis" in sys.modules
@@ -238,7 +238,8 @@ class TargetCollector(pytest.Collector):
             with chatter_filtered():  # importing the user's framework logs from C++
                 target = build_target(self.declaration)
                 adapter = adapter_for(target)
-                layout = infer(target)  # a function that runs at no shape and dtype gets no items: exit 2
+                # a function that runs at no shape and dtype gets no items: exit 2
+                layout = infer(target, timeout=self.config.getoption("vae_timeout"))
         except (TargetError, FrameworkNotInstalled, ValueError) as exc:
             raise self.CollectError(f"{self.declaration.source}: {exc}") from None
         dtypes = target.dtypes if target.dtypes and len(target.dtypes) > 1 else (None,)
@@ -289,7 +290,7 @@ class CheckItem(pytest.Item):
 
 def build_target(declaration: Declaration):
     """The vae_spec.Target a declaration describes; files and modules resolve from its base."""
-    from .target import declared_target, require_likelihood
+    from .declaration import declared_target, require_likelihood
 
     fields = dict(declaration.fields)
     fields.pop("name", None)
@@ -396,4 +397,4 @@ def _search_options(config) -> dict:
     if max_examples is not None and max_examples < 1:
         raise pytest.UsageError(f"--vae-max-examples: expected a positive integer, got {max_examples}")
     return {"max_examples": max_examples, "seed": config.getoption("vae_seed"), "profile": profile,
-            "compile": config.getoption("vae_compile")}
+            "compile": config.getoption("vae_compile"), "timeout": config.getoption("vae_timeout")}

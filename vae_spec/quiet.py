@@ -30,6 +30,15 @@ CHATTER = re.compile(
 )
 
 
+#: whether descriptor 2 was a terminal before a filter took it (None outside a filter)
+_terminal_under_filter: bool | None = None
+
+
+def stderr_is_terminal() -> bool:
+    """Whether stderr reaches a terminal (seen through the filter, whose pipe is none)."""
+    return sys.stderr.isatty() if _terminal_under_filter is None else _terminal_under_filter
+
+
 def is_chatter(line: bytes) -> bool:
     return bool(CHATTER.match(line.lstrip(b"\r")))
 
@@ -37,12 +46,14 @@ def is_chatter(line: bytes) -> bool:
 @contextlib.contextmanager
 def chatter_filtered():
     """Descriptor 2 through a filter that drops framework chatter, for the duration of the block."""
+    global _terminal_under_filter
     try:
         sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError, AttributeError):  # no descriptor 2 to redirect (an embedded interpreter)
         yield
         return
+    outer, _terminal_under_filter = _terminal_under_filter, os.isatty(saved)
     read_end, write_end = os.pipe()
     os.dup2(write_end, 2)
     os.close(write_end)
@@ -55,6 +66,7 @@ def chatter_filtered():
         os.dup2(saved, 2)  # the pipe's last write end closes: the forwarder reads to its end
         forwarder.join(timeout=5)
         os.close(saved)
+        _terminal_under_filter = outer
 
 
 def _forward(read_end: int, target: int) -> None:

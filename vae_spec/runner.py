@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from . import profiles
 from .checks import CHECKS, Context, run_checks
 from .claims import not_elbo_codes
+from .engine.call import DEFAULT_TIMEOUT
 from .engine.inference import infer_layout
 from .frameworks.base import adapter_for
 from .report import CheckResult, Report
 from .strategies import COMPILE_BUCKETS as BUCKETS, JIT_BUCKETS
-from .target import Target, TargetError, require_likelihood
+from .declaration import require_likelihood
+from .target import Target, TargetError
 
 DEFAULT_DTYPES = ("float32", "float64")
 
@@ -23,6 +26,14 @@ class ConformanceError(AssertionError):
 
     def __init__(self, report: Report):
         super().__init__(report.to_text())
+        self.report = report
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a check; ``.report`` holds what ran before it (a failure found stands)."""
+
+    def __init__(self, report: Report):
+        super().__init__("interrupted")
         self.report = report
 
 
@@ -48,10 +59,10 @@ def unsupported_dtype_results(layout) -> list[CheckResult]:
             for dtype, error in layout.unsupported]
 
 
-def _context(target: Target, adapter, layout=None) -> Context:
+def _context(target: Target, adapter, layout=None, timeout: float | None = DEFAULT_TIMEOUT) -> Context:
     """The context of a run, with the layout and dtypes the function takes (inferred unless given)."""
     ctx = Context(target=replace(target, fn=adapter.prepare(target.fn)), adapter=adapter,
-                  dtypes=check_dtypes(target, adapter))
+                  dtypes=check_dtypes(target, adapter), timeout=timeout)
     ctx.layout = layout or infer_layout(ctx)
     ctx.dtypes = ctx.layout.dtypes
     if adapter.compiles_per_shape:
@@ -59,10 +70,10 @@ def _context(target: Target, adapter, layout=None) -> Context:
     return ctx
 
 
-def infer(target: Target):
+def infer(target: Target, timeout: float | None = DEFAULT_TIMEOUT):
     """The :class:`~vae_spec.engine.layout.Layout` (shapes and dtypes) ``target``'s function
     takes, found by probing; TargetError, with what was tried and a hint, if it runs at none."""
-    return _context(target, adapter_for(target)).layout
+    return _context(target, adapter_for(target), timeout=timeout).layout
 
 
 def check_dtypes(target: Target, adapter) -> tuple[str, ...]:
@@ -88,6 +99,9 @@ def check(
     raise_on_failure: bool = True,
     compile: bool = False,
     layout=None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    progress: Callable[[str], None] | None = None,
+    artifacts: str | None = None,
     **named,
 ) -> Report:
     """Check that ``target`` computes its declared term; raise ConformanceError if not.
@@ -98,13 +112,16 @@ def check(
     ``check(target, seed=report.seed)`` reproduces any run. ``checks`` selects
     checks by name. With ``raise_on_failure=False`` the report is returned either way.
 
-    ``compile=True`` also runs the value and gradient checks on the function compiled by its
-    framework (torch.compile with dynamic shapes, tf.function with XLA, jax.jit), on a few
-    fixed shape buckets, each against the float64 spec; they report as ``value[compiled]``
-    and ``gradient[compiled]``.
+    ``compile=True`` also runs ``value[compiled]`` and ``gradient[compiled]``: the function
+    compiled by its framework, on a few fixed shape buckets (:func:`_compiled_checks`).
 
-    ``layout`` is what :func:`infer` returned for this target, when the caller has it (the
-    pytest plugin probes each target once, at collection); left out, it is inferred.
+    ``layout`` is what :func:`infer` returned for this target (the pytest plugin probes each
+    target once, at collection); left out, it is inferred.
+
+    ``timeout``: seconds per call (None: no limit); past it, a ``timeout`` finding
+    (:mod:`vae_spec.engine.call`). Ctrl-C raises :class:`Interrupted` (a KeyboardInterrupt)
+    with the ``report`` of what ran. ``progress(line)`` hears what runs now. Counterexamples too
+    large to print go to an ``.npz`` under ``artifacts`` (:mod:`vae_spec.artifacts`).
 
     ``target`` may also be the function with the tensors of one real call and the claim's
     keywords (``check(loss_fn, recon_x=..., x=..., mu=..., logvar=...,
@@ -115,26 +132,54 @@ def check(
     target = require_likelihood(as_target("check", target, tensors, named))
     settings = profiles.resolve(profile)
     names = _selected(checks)
-    if max_examples is not None and (not isinstance(max_examples, int) or max_examples < 1):
-        raise ValueError(f"max_examples: expected a positive integer, got {max_examples!r}")
-    adapter = adapter_for(target)
+    _validate_limits(max_examples, timeout)
     start = time.perf_counter()
-    ctx = _context(target, adapter, layout)
+    if progress is not None:
+        progress("probing the shapes and dtypes the function takes")
+    ctx = _context(target, adapter_for(target), layout, timeout)
+    ctx.progress, ctx.artifacts = progress, artifacts
     ctx.max_examples = max_examples or settings["max_examples"]
     ctx.seed = _seed(seed, settings)
+    report = _empty_report(ctx)
+    try:
+        _run_into(report, ctx, names, compile or settings["compile"])
+    finally:
+        report.seconds = time.perf_counter() - start
+    if raise_on_failure and not report.passed:
+        raise ConformanceError(report)
+    return report
+
+
+def _run_into(report: Report, ctx, names, compile: bool) -> None:
+    """Every check, then the compiled variants and the departures' names, into ``report``."""
+    report.checks.extend(run_checks(ctx, names))
+    report.notes.extend(_eager_fallback(ctx))
+    if ctx.interrupted:
+        report.interrupted = True
+        report.notes.append("interrupted (Ctrl-C): the report holds what ran before it")
+        raise Interrupted(report)
+    if compile:
+        report.checks.extend(_compiled_checks(ctx, names))
+    if ctx.progress is not None and not report.passed:
+        ctx.progress("naming the departures")
+    name_the_departures(ctx, report)
+
+
+def _validate_limits(max_examples, timeout) -> None:
+    if max_examples is not None and (not isinstance(max_examples, int) or max_examples < 1):
+        raise ValueError(f"max_examples: expected a positive integer, got {max_examples!r}")
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout: expected a positive number of seconds or None, got {timeout!r}")
+
+
+def _empty_report(ctx) -> Report:
+    """The report's header: the claim, the layout found, and the dtypes left out."""
+    target = ctx.target
     report = Report(target=target.name, framework=target.framework, claim=describe_claim(target),
                     seed=ctx.seed, layout=ctx.layout.words(target), layout_data=ctx.layout.as_dict())
     if target.computes.combined:
         report.not_elbo = not_elbo_codes(target.convention)
     report.checks.extend(unsupported_dtype_results(ctx.layout))
-    report.checks.extend(run_checks(ctx, names))
-    report.notes.extend(_eager_fallback(ctx))
-    if compile or settings["compile"]:
-        report.checks.extend(_compiled_checks(ctx, names))
-    name_the_departures(ctx, report)
-    report.seconds = time.perf_counter() - start
-    if raise_on_failure and not report.passed:
-        raise ConformanceError(report)
     return report
 
 

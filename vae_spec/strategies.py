@@ -18,6 +18,7 @@ Regimes (every range is clipped to what the dtype represents without overflow of
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from dataclasses import dataclass, field
@@ -247,3 +248,25 @@ def classic_cases(target, dtype: str, layout=None) -> list[Case]:
             inputs[name] = value
         out.append(Case(inputs=inputs, dtype=dtype, regime="typical", pinned=True))
     return out
+
+
+@contextlib.contextmanager
+def reproducible_draws():
+    """Hypothesis also draws numbers it finds in the source of every module loaded from outside
+    site-packages (its "local constants"): the cases of a seed would depend on what else the
+    process imported (a test module, the user's package). A check draws from hypothesis' global
+    constants only, so a seed gives the same cases in any process; the user's own hypothesis
+    tests keep theirs."""
+    from hypothesis.internal.conjecture import providers
+
+    local = getattr(providers, "_get_local_constants", None)
+    if local is None:  # a hypothesis without local constants: nothing to hold fixed
+        yield
+        return
+    providers._get_local_constants = providers.Constants
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = local
+        providers.CONSTANTS_CACHE.cache.clear()

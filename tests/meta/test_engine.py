@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vae_spec import Target, check
-from vae_spec.checks._engine import SKIP, Context, Failure, Property, run, search
+from vae_spec.checks._engine import SKIP, Context, Failure, Property, run, search, shrink
 from vae_spec.frameworks import get_adapter
 from vae_spec.runner import infer
 
@@ -47,7 +47,7 @@ def test_a_failing_property_is_shrunk_alone_as_its_own_search_shrinks_it():
     the minimal failing batch, whatever the other properties do."""
     ctx = context()
     shared, passing = run(ctx, [Property("fails", "c", fails_from_batch_3), Property("passes", "c", lambda case: None)])
-    alone = search(context(), Property("fails", "c", fails_from_batch_3))
+    alone = shrink(context(), Property("fails", "c", fails_from_batch_3))
     assert shared.status == alone.status == "fail" and passing.status == "pass"
     assert np.asarray(shared.counterexample["inputs"]["mu"]).shape[0] == 3
     assert shared.counterexample == alone.counterexample
@@ -56,7 +56,7 @@ def test_a_failing_property_is_shrunk_alone_as_its_own_search_shrinks_it():
 def test_a_property_off_the_pinned_cases_is_shrunk_alone_to_the_same_case():
     unpinned = Property("fails", "c", fails_from_batch_3, pinned=False)
     shared, _ = run(context(), [unpinned, Property("passes", "c", lambda case: None)])
-    alone = search(context(), unpinned)
+    alone = shrink(context(), unpinned)
     assert shared.status == alone.status == "fail"
     assert shared.counterexample == alone.counterexample
 

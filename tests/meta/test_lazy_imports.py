@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-FRAMEWORKS = ("torch", "tensorflow", "jax", "keras", "array_api_strict")
+FRAMEWORKS = ("torch", "tensorflow", "jax", "keras", "array_api_strict",
+              "matplotlib")  # the HTML report's plots, imported only when a page is drawn
 
 
 @pytest.mark.parametrize("statement", [
@@ -14,6 +15,7 @@ FRAMEWORKS = ("torch", "tensorflow", "jax", "keras", "array_api_strict")
     "import vae_spec.pytest_plugin",
     "import vae_spec.runner, vae_spec.diagnosis, vae_spec.checks, vae_spec.cli, vae_spec.examples",
     "import vae_spec.selftest.corpus",
+    "import vae_spec.html_report",
 ])
 def test_no_framework_is_imported(statement):
     code = f"{statement}\nimport sys\nprint(','.join(m for m in {FRAMEWORKS!r} if m in sys.modules))"

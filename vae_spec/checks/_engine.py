@@ -11,7 +11,6 @@ repro.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,12 +19,12 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis.errors import HypothesisException
 
-from .. import reference, tolerance
+from .. import artifacts, reference, tolerance
 from ..engine.call import Caller
 from ..engine.layout import Layout, declared_layout
 from ..memo import fingerprint
 from ..report import CheckResult, repro_snippet
-from ..strategies import Case, cases, classic_cases
+from ..strategies import Case, cases, classic_cases, reproducible_draws
 
 SKIP = object()
 
@@ -65,6 +64,9 @@ class Context(Caller):
     pin: bool = True  # search the pinned classic cases and the user's example first
     layout: Layout | None = None  # the shapes the function takes (the declared ones by default)
     examples: reference.ExampleCache = field(default_factory=reference.ExampleCache, init=False, repr=False)
+    interrupted: bool = field(default=False, init=False)  # Ctrl-C stopped a search: results are partial
+    progress: Callable[[str], None] | None = field(default=None, repr=False)  # a line of what runs now
+    artifacts: str | None = None  # where large counterexamples are saved (artifacts.DEFAULT_DIRECTORY)
 
     def __post_init__(self):
         if self.layout is None:
@@ -202,19 +204,25 @@ def run(ctx: Context, properties: list[Property]) -> list[CheckResult]:
     if shared:
         start = time.perf_counter()
         outcomes = {p.name: _Outcome() for p in shared}
+        drawn = iter(range(1, 1 << 30))
 
         def test(case):
             elapsed = time.perf_counter() - start
+            active = [p.name for p in shared if outcomes[p.name].failure is None and outcomes[p.name].crash is None]
             for prop in shared:
-                outcome = outcomes[prop.name]
-                if outcome.failure is None and outcome.crash is None:
-                    _hold(prop, case, outcome, elapsed)
+                if prop.name in active:
+                    _hold(prop, case, outcomes[prop.name], elapsed)
+            if ctx.progress is not None:
+                names = ", ".join(active[:3]) + (f" and {len(active) - 3} more" if len(active) > 3 else "")
+                ctx.progress(f"checking {names}: case {next(drawn)} of about {ctx.max_examples}")
 
         error = _hypothesis(ctx, test, ctx.cases(), pinned=True, max_examples=ctx.max_examples, shrink=False)
         seconds = time.perf_counter() - start
         for prop in shared:
             outcome = outcomes[prop.name]
-            if error is not None and outcome.failure is None:
+            if ctx.interrupted:
+                results[prop.name] = _partial(_result(ctx, prop, outcome, seconds))
+            elif error is not None and outcome.failure is None:
                 results[prop.name] = CheckResult(prop.name, "error", f"the search could not run: {error}",
                                                  code=prop.code, examples=outcome.examples, seconds=seconds)
             elif outcome.failure is not None:
@@ -223,8 +231,20 @@ def run(ctx: Context, properties: list[Property]) -> list[CheckResult]:
                 results[prop.name] = _result(ctx, prop, outcome, seconds)
     for prop in properties:
         if not prop.shared:
-            results[prop.name] = search(ctx, prop)
+            results[prop.name] = search(ctx, prop) if not ctx.interrupted else _interrupted(prop)
     return [prop.finish(results[prop.name]) if prop.finish else results[prop.name] for prop in properties]
+
+
+def _interrupted(prop: Property) -> CheckResult:
+    return CheckResult(prop.name, "skip", "interrupted (Ctrl-C) before this check ran")
+
+
+def _partial(result: CheckResult) -> CheckResult:
+    """A result of an interrupted search: a failure found stands; a pass is only partial."""
+    if result.status != "pass":
+        return result
+    return CheckResult(result.name, "skip", f"interrupted (Ctrl-C) after {result.examples} cases, which conform",
+                       examples=result.examples, seconds=result.seconds)
 
 
 def _hold(prop: Property, case, outcome: _Outcome, elapsed: float) -> bool:
@@ -243,6 +263,8 @@ def search(ctx: Context, prop: Property, *, pinned: bool | None = None) -> Check
     start = time.perf_counter()
 
     def test(case):
+        if ctx.progress is not None:
+            ctx.progress(f"searching {prop.name} alone: case {outcome.examples + 1}")
         if _hold(prop, case, outcome, time.perf_counter() - start):
             raise _CaseFailed(outcome.failure[1].message)
 
@@ -251,6 +273,8 @@ def search(ctx: Context, prop: Property, *, pinned: bool | None = None) -> Check
     error = _hypothesis(ctx, test, strategy, pinned=prop.pinned if pinned is None else pinned,
                         max_examples=cap, shrink=True)
     seconds = time.perf_counter() - start
+    if ctx.interrupted:
+        return _partial(_result(ctx, prop, outcome, seconds))
     if error is not None and outcome.failure is None:
         return CheckResult(prop.name, "error", f"the search could not run: {error}", code=prop.code,
                            examples=outcome.examples, seconds=seconds)
@@ -259,13 +283,32 @@ def search(ctx: Context, prop: Property, *, pinned: bool | None = None) -> Check
 
 def _shrunk(ctx: Context, prop: Property, outcome: _Outcome, seconds: float) -> CheckResult:
     """The shared search's failure of ``prop``, shrunk by a search of ``prop`` alone."""
-    again = search(ctx, prop)
+    again = shrink(ctx, prop)
     if again.status != "fail" or again.severity != "error":
         return _result(ctx, prop, outcome, seconds)  # not reproduced: the case as drawn
     again.examples = outcome.examples
     again.seconds = seconds + again.seconds
     again.seconds_to_failure = outcome.seconds_to_failure
     return again
+
+
+def shrink(ctx: Context, prop: Property) -> CheckResult:
+    """A failing property's minimal counterexample: from the typical regime where it fails there
+    (values a person reads at a glance), else from every regime.
+
+    A wide-regime array is drawn from one seed, fewer choices than a typical one's values, so
+    hypothesis, which shrinks toward fewer choices, would otherwise settle on it.
+    """
+    regimes = ctx.regimes
+    if "typical" in regimes and len(regimes) > 1:
+        ctx.regimes = ("typical",)
+        try:
+            typical = search(ctx, prop)
+        finally:
+            ctx.regimes = regimes
+        if (typical.status == "fail" and typical.severity == "error") or ctx.interrupted:
+            return typical
+    return search(ctx, prop)
 
 
 def _hypothesis(ctx: Context, test, strategy, *, pinned: bool, max_examples: int, shrink: bool):
@@ -283,35 +326,15 @@ def _hypothesis(ctx: Context, test, strategy, *, pinned: bool, max_examples: int
     )(wrapped)
     wrapped = seed(ctx.seed)(wrapped)
     try:
-        with _global_constants_only():
+        with reproducible_draws():
             wrapped()
     except _CaseFailed:
         pass
+    except KeyboardInterrupt:  # the report says what ran; the caller stops the run
+        ctx.interrupted = True
     except HypothesisException as exc:
         return exc
     return None
-
-
-@contextlib.contextmanager
-def _global_constants_only():
-    """Hypothesis also draws numbers it finds in the source of every module loaded from outside
-    site-packages (its "local constants"): the cases of a seed would depend on what else the
-    process imported (a test module, the user's package). A check draws from hypothesis' global
-    constants only, so a seed gives the same cases in any process; the user's own hypothesis
-    tests keep theirs."""
-    from hypothesis.internal.conjecture import providers
-
-    local = getattr(providers, "_get_local_constants", None)
-    if local is None:  # a hypothesis without local constants: nothing to hold fixed
-        yield
-        return
-    providers._get_local_constants = providers.Constants
-    providers.CONSTANTS_CACHE.cache.clear()
-    try:
-        yield
-    finally:
-        providers._get_local_constants = local
-        providers.CONSTANTS_CACHE.cache.clear()
 
 
 def _pinned_cases(ctx: Context) -> list[Case]:
@@ -349,9 +372,12 @@ def _result(ctx: Context, prop: Property, outcome: _Outcome, seconds: float) -> 
         counterexample["output"] = np.asarray(failure.output, dtype=np.float64).tolist()
     if failure.expected is not None:
         counterexample["expected"] = np.asarray(failure.expected, dtype=np.float64).tolist()
+    artifact = (artifacts.save(ctx.artifacts, ctx.target.name, prop.name, inputs, case.dtype)
+                if artifacts.needs_file(inputs) else None)
     return CheckResult(
         prop.name, "fail", failure.message, code=failure.code or prop.code, severity=failure.severity,
         max_error=failure.error, bound=failure.bound, margin=failure.margin,
-        counterexample=counterexample, repro=repro_snippet(ctx.target, inputs, case.dtype),
+        counterexample=counterexample, repro=repro_snippet(ctx.target, inputs, case.dtype, artifact),
+        artifact=None if artifact is None else str(artifact),
         examples=outcome.examples, seconds=seconds, seconds_to_failure=outcome.seconds_to_failure,
     )

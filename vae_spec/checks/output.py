@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tolerance
+from ..engine.call import CallTimeout
 from ..frameworks.base import AdapterTypeError
 from ._engine import SKIP, Failure, Property, expected_shape, shape_ok
 from ..target import DETERMINISTIC_TERMS, TERMS
@@ -25,6 +26,8 @@ def returns_array(ctx):
             return None
         if isinstance(call.error, AdapterTypeError):
             return Failure(f"returned {call.error}", code="output-type")
+        if isinstance(call.error, CallTimeout):
+            return Failure(str(call.error), code="timeout")
         return Failure(f"raised {type(call.error).__name__}: {call.error}", code="raised")
 
     return Property("returns_array", "raised", prop)

@@ -20,8 +20,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from .. import fitting
+from .. import artifacts, fitting
 from ..checks import Context
+from ..engine.call import DEFAULT_TIMEOUT, CallTimeout
 from ..engine.inference import infer_layout
 from ..frameworks.base import AdapterTypeError, adapter_for
 from ..report import CheckResult, repro_snippet
@@ -31,7 +32,7 @@ from ..vocabulary import DIAGNOSABLE_TERMS
 from .gradient import gradient_findings
 from .observe import Observations, observe
 from .reading import Reading, read
-from .result import Diagnosis, form_dict, form_words
+from .result import Diagnosis, Evidence, form_dict, form_words
 from .rules import CLAIM, ELBO, Finding, conventions, departures, implied_variance, reference, same_likelihood
 
 __all__ = ["Diagnosis", "Finding", "diagnose", "name_departures"]
@@ -39,7 +40,8 @@ __all__ = ["Diagnosis", "Finding", "diagnose", "name_departures"]
 _APPROXIMATE = 1e-3  # a form matching to this relative residual is reported as the nearest one
 
 
-def diagnose(target: Target, *tensors, seed: int = 0, **named) -> Diagnosis:
+def diagnose(target: Target, *tensors, seed: int = 0, timeout: float | None = DEFAULT_TIMEOUT,
+             **named) -> Diagnosis:
     """Infer the convention of ``target``'s loss, name its departures from the ELBO, and state
     the claim under which it conforms.
 
@@ -48,7 +50,8 @@ def diagnose(target: Target, *tensors, seed: int = 0, **named) -> Diagnosis:
     ``diagnosis.claim`` a declaration that :func:`~vae_spec.check` passes. ``target`` may
     also be the function itself with the tensors of one real call
     (``diagnose(loss_fn, recon_x=..., x=..., mu=..., logvar=...)``): see
-    :meth:`Target.from_example`.
+    :meth:`Target.from_example`. ``timeout`` limits each call (seconds; None for no limit): a
+    call past it gives a ``timeout`` finding and no verdict.
     """
     target = as_target("diagnose", target, tensors, named)
     if not target.computes.diagnosable:
@@ -60,10 +63,17 @@ def diagnose(target: Target, *tensors, seed: int = 0, **named) -> Diagnosis:
     adapter = adapter_for(target)
     target = replace(target, fn=adapter.prepare(target.fn))
     wanted = target.dtypes or tuple(d for d in ("float64", "float32") if d in adapter.dtypes())
-    layout = infer_layout(Context(target=target, adapter=adapter, dtypes=wanted))
+    inference = Context(target=target, adapter=adapter, dtypes=wanted, timeout=timeout)
+    layout = infer_layout(inference)
     probed = _with_fixed_sizes(target, layout)
-    observations = observe(adapter, probed, layout, seed)
-    diagnosis = _judge(probed, adapter, observations, layout)
+    observations = None
+    if inference.timed_out is not None:
+        diagnosis = _timed_out(target, inference.timed_out)
+    else:
+        observations = observe(adapter, probed, layout, seed, timeout)
+        diagnosis = _judge(probed, adapter, observations, layout)
+    if diagnosis.evidence is None:
+        diagnosis.evidence = Evidence(probed, observations, None)
     diagnosis.layout, diagnosis.layout_data = layout.words(target), layout.as_dict()
     diagnosis.findings[:0] = [
         Finding("dtype-unsupported", "warning", f"The function raised in {dtype} on every probe "
@@ -174,8 +184,16 @@ def _preference(target, fit: fitting.Fit, against):
     )
 
 
+def _timed_out(target, exc: CallTimeout) -> Diagnosis:
+    finding = Finding("timeout", "error", f"The function timed out: {exc}.")
+    return _empty(target, [finding], "the function did not return in time", "the function timed out")
+
+
 def _judge(target, adapter, obs: Observations, layout) -> Diagnosis:
     findings: list[Finding] = []
+    timed_out = [exc for _, exc in obs.raised if isinstance(exc, CallTimeout)]
+    if timed_out:
+        return _timed_out(target, timed_out[0])
     if obs.raised:
         probe, exc = obs.raised[0]
         shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in probe.inputs.items())
@@ -219,7 +237,9 @@ def _judge(target, adapter, obs: Observations, layout) -> Diagnosis:
             f"to {obs.dtype} accuracy: it adds an epsilon, clamps, or computes in lower precision.")))
     raw_best = _best(target, raw, ELBO) if reduced_rows else best
     stated = read(target, obs, raw_best) if raw_best is not None else None
-    return _describe(target, adapter, obs, read(target, obs, best), findings, layout, stated)
+    diagnosis = _describe(target, adapter, obs, read(target, obs, best), findings, layout, stated)
+    diagnosis.evidence = Evidence(target, obs, best, reduced_rows)
+    return diagnosis
 
 
 def _no_fit(target, adapter, obs, fits, findings) -> Diagnosis:
@@ -253,13 +273,16 @@ def _counterexample(target, obs):
         return []
     smallest = min(range(len(obs.probes)), key=lambda i: sum(v.size for v in obs.probes[i].inputs.values()))
     probe = obs.probes[smallest]
+    artifact = (artifacts.save(None, target.name, "diagnose", probe.inputs, obs.dtype)
+                if artifacts.needs_file(probe.inputs) else None)
     return [CheckResult(
-        "diagnose", "fail", "the smallest probe, with the output the nearest form predicts",
+        "diagnose", "fail", "the smallest probe and the function's output on it",
         code="formula", counterexample={
             "dtype": obs.dtype, "regime": "probe",
             "inputs": {k: v.tolist() for k, v in probe.inputs.items()},
             "output": np.asarray(obs.outputs[smallest]).tolist(),
-        }, repro=repro_snippet(target, probe.inputs, obs.dtype),
+        }, repro=repro_snippet(target, probe.inputs, obs.dtype, artifact),
+        artifact=None if artifact is None else str(artifact),
     )]
 
 
@@ -285,7 +308,7 @@ def _describe(target, adapter, obs, reading: Reading, findings, layout, stated: 
     convention = {
         "data": form.data or "sum", "latent": form.latent or "sum",
         "batch": form.batch_recon or form.batch_kl or "mean", "beta": beta, "scale": scale,
-        "constants": reading.constants in ("kept", "none"),
+        "constants": reading.keeps_constants,
     }
     diagnosis = Diagnosis(
         target.name, target.framework, is_elbo, convention, scale, beta, likelihood,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.call import Caller
+from ..engine.call import DEFAULT_TIMEOUT, Caller
 from ..probes import Probe, design
 
 
@@ -33,13 +33,13 @@ def probe_dtype(caller: Caller, probe, dtypes) -> str:
     return others[0] if others else "float64"
 
 
-def observe(adapter, target, layout, seed) -> Observations:
+def observe(adapter, target, layout, seed, timeout: float | None = DEFAULT_TIMEOUT) -> Observations:
     """Call the loss on every probe of the design, in the dtype :func:`probe_dtype` picks.
 
     Every probe is a fresh call (nothing remembered), so calling the first probe twice tells
     whether the function samples inside.
     """
-    caller = Caller(target, adapter, seed=seed, remember=False)
+    caller = Caller(target, adapter, seed=seed, remember=False, timeout=timeout)
     probes = design(target, layout, seed=seed)
     dtype = probe_dtype(caller, probes[0], layout.dtypes)
     kept, outputs, raised, nonfinite, mutated = [], [], [], [], set()

@@ -59,6 +59,15 @@ class Reading:
         return self.form.likelihood is not None
 
     @property
+    def keeps_constants(self) -> bool | None:
+        """True when the loss keeps its likelihood's normalizing constants, False when it drops
+        them (or adds some other constant), None when the likelihood has none to keep (Bernoulli)
+        or there is no reconstruction."""
+        if not self.has_recon or self.form.likelihood not in _CONSTANT:
+            return None
+        return self.constants == "kept"
+
+    @property
     def has_kl(self) -> bool:
         return self.form.kl_param is not None
 

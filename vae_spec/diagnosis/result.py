@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from .. import fitting
 from ..claims import Claim
 from ..report import CheckResult
+from ..schema import dumps, header
 from .rules import Finding, batch_word
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a diagnosis read: the probed target, its observations, and the fit judged (None
+    where no form fits); ``reduced_rows`` when the fit is of the rows' mean over the batch."""
+
+    target: object
+    observations: object
+    fit: fitting.Fit | None
+    reduced_rows: bool = False
 
 
 @dataclass
@@ -33,25 +46,34 @@ class Diagnosis:
     layout_data: dict | None = None
     claim: Claim | None = None
     no_claim: str | None = None  # why there is no claim, when there is none
+    #: in memory only, never in as_dict: the probes, outputs and fit the verdict rests on
+    #: (:class:`Evidence`), which the HTML report plots
+    evidence: Evidence | None = field(default=None, repr=False, compare=False)
 
     @property
     def codes(self) -> list[str]:
         return [f.code for f in self.findings]
 
-    def as_dict(self) -> dict:
+    def as_dict(self, *, probes: bool = False) -> dict:
+        """The JSON document. ``probes`` keeps the counterexamples' probe inputs (and their
+        repro) in full; otherwise each input is summarized by its shape, dtype and range."""
+        counterexamples = [c.as_dict() for c in self.counterexamples]
+        if not probes:
+            counterexamples = [_without_probe_inputs(c) for c in counterexamples]
         return {
+            **header("diagnose"),
             "target": self.target, "framework": self.framework, "is_elbo": self.is_elbo,
             "convention": self.convention, "scale": self.scale, "beta": self.beta,
             "likelihood": self.likelihood, "findings": [f.as_dict() for f in self.findings],
             "summary": self.summary, "form": self.form, "residual": self.residual,
             "implied_variance": self.implied_variance, "seconds": round(self.seconds, 3),
-            "counterexamples": [c.as_dict() for c in self.counterexamples],
+            "probes": probes, "counterexamples": counterexamples,
             "layout": self.layout_data,
             "claim": self.claim.as_dict() if self.claim else None, "no_claim": self.no_claim,
         }
 
-    def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2)
+    def to_json(self, *, probes: bool = False) -> str:
+        return dumps(self.as_dict(probes=probes))
 
     def to_text(self, target_spec: str | None = None) -> str:
         """The verdict, the findings, and the claim as a command line, a pyproject block and
@@ -88,6 +110,24 @@ class Diagnosis:
         return self.to_text()
 
 
+def _without_probe_inputs(result: dict) -> dict:
+    """A counterexample's result with each input summarized, and its repro only where that
+    loads the inputs from the artifact file (a repro without one writes the arrays out)."""
+    example = result.get("counterexample")
+    if not example or "inputs" not in example:
+        return result
+    inputs = {name: _input_summary(values, example.get("dtype")) for name, values in example["inputs"].items()}
+    repro = result.get("repro") if result.get("artifact") else None
+    return {**result, "counterexample": {**example, "inputs": inputs}, "repro": repro}
+
+
+def _input_summary(values, dtype: str | None) -> dict:
+    array = np.asarray(values, dtype=np.float64)
+    return {"shape": list(array.shape), "dtype": dtype,
+            "min": float(array.min()) if array.size else None,
+            "max": float(array.max()) if array.size else None}
+
+
 def _reads_as(diagnosis: Diagnosis) -> str:
     """The likelihood and reductions the fit settled on, in one line."""
     info = diagnosis.likelihood or {}
@@ -106,6 +146,9 @@ def _reads_as(diagnosis: Diagnosis) -> str:
     batch = form.get("batch_recon") or form.get("batch_kl")
     if batch:
         parts.append(f"batch {batch}")
+    constants = (diagnosis.convention or {}).get("constants")
+    if constants is not None:  # None: the likelihood has no normalizing constants
+        parts.append("constants kept" if constants else "constants dropped")
     return ", ".join(parts)
 
 

@@ -5,18 +5,47 @@
 fresh random key where the function takes one, the output read back as float64, the inputs the
 function modified in place, and the wall time. A deterministic target (no key, no sampling)
 is called once per distinct input and dtype (:mod:`vae_spec.memo`).
+
+Every call has a time limit (``timeout`` seconds, default 60). On the main thread of a POSIX
+process, a real-time timer interrupts the call when it runs past the limit: Python code (a
+``time.sleep``, a loop) stops at once, and native code when it next returns to the interpreter;
+the call then fails with :class:`CallTimeout`. A target that timed out once is not called again
+in the run: every later call fails at once with the same error, so the report comes without
+waiting for each call. A call stuck in native code that ignores the interruption is stopped by a
+watchdog ``timeout + 5`` seconds in: ``on_hang`` (the command line prints the report so far and
+exits) runs, or the process exits with status 1. Elsewhere (another thread, a platform without
+SIGALRM) calls run without a limit.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import KW_ONLY, dataclass, field
 
 import numpy as np
 
 from ..frameworks.base import AdapterTypeError
 from ..memo import Memo, fingerprint
+
+
+#: seconds a call of the user's function may take, unless the run says otherwise
+DEFAULT_TIMEOUT = 60.0
+#: seconds a call may run past its timeout, uninterruptible, before the watchdog stops the run
+GRACE = 5.0
+
+
+class CallTimeout(Exception):
+    """A call of the user's function ran past its time limit."""
+
+    def __init__(self, seconds: float, inputs: dict):
+        shapes = ", ".join(f"{name} {tuple(value.shape)}" for name, value in inputs.items())
+        super().__init__(f"the call did not return within {seconds:g} s (inputs {shapes})")
 
 
 @dataclass
@@ -44,6 +73,9 @@ class Caller:
     seed: int = 0
     calls: int = 0  # random keys made so far
     remember: bool = True  # call a deterministic target once per distinct input and dtype
+    timeout: float | None = DEFAULT_TIMEOUT  # seconds per call (None: no limit)
+    on_hang: Callable[[str], None] | None = field(default=None, repr=False)  # see the module's doc
+    timed_out: CallTimeout | None = field(default=None, init=False, repr=False)
     # a search revisits the inputs of its current case (the relations of every check), rarely older ones
     memo: Memo = field(default_factory=lambda: Memo(256), init=False, repr=False)
 
@@ -78,25 +110,65 @@ class Caller:
         return self._value_and_grad(inputs, dtype, wrt)
 
     def _call(self, inputs, dtype) -> Call:
+        if self.timed_out is not None:
+            return Call(error=self.timed_out)
         natives = self.natives(inputs, dtype)
         bound = self.target.bind(natives)
         start = time.perf_counter()
         try:
-            raw = self.adapter.call(bound, natives)
+            with self._limited(inputs):
+                raw = self.adapter.call(bound, natives)
         except Exception as exc:  # the user's function raising is a finding, not a crash
             return Call(error=exc, seconds=time.perf_counter() - start)
         return self._finish(raw, inputs, natives, time.perf_counter() - start)
 
     def _value_and_grad(self, inputs, dtype, wrt):
+        if self.timed_out is not None:
+            return Call(error=self.timed_out), {}
         natives = self.natives(inputs, dtype)
         bound = self.target.bind(natives)
         start = time.perf_counter()
         try:
-            with self.adapter.precision_guard():
+            with self._limited(inputs), self.adapter.precision_guard():
                 raw, grads = self.adapter.value_and_grad(bound, natives, wrt)
         except Exception as exc:  # an AdapterTypeError (a non-array output) or the function raising
             return Call(error=exc, seconds=time.perf_counter() - start), {}
         return self._finish(raw, inputs, natives, time.perf_counter() - start), grads
+
+    @contextlib.contextmanager
+    def _limited(self, inputs):
+        """The block under the time limit: CallTimeout when it runs past it (see the module's doc)."""
+        if not self.timeout or not _can_interrupt():
+            yield
+            return
+        expired = CallTimeout(self.timeout, inputs)
+
+        def interrupt(signum, frame):
+            raise expired
+
+        watchdog = threading.Timer(self.timeout + GRACE, self._hang, args=(str(expired),))
+        watchdog.daemon = True
+        previous = signal.signal(signal.SIGALRM, interrupt)
+        signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        watchdog.start()
+        try:
+            yield
+        except CallTimeout as exc:
+            self.timed_out = exc
+            raise
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+            watchdog.cancel()
+
+    def _hang(self, message: str) -> None:
+        """The watchdog: the call ignored its interruption; stop the run."""
+        message = f"{message} and cannot be interrupted (native code that does not return)"
+        if self.on_hang is not None:
+            self.on_hang(message)
+        sys.stderr.write(f"vae-spec: {message}; stopping\n")
+        sys.stderr.flush()
+        os._exit(1)
 
     def _finish(self, raw, inputs, natives, seconds) -> Call:
         try:
@@ -112,3 +184,7 @@ class Caller:
 
 def _same(after: np.ndarray, before: np.ndarray) -> bool:
     return after.shape == before.shape and bool(np.array_equal(after, before, equal_nan=True))
+
+
+def _can_interrupt() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()

@@ -11,7 +11,9 @@ double it) when the function also runs at a size no reshape to the declared one 
 Then each dtype is probed at the layout found: a dtype in which every probe raises, while
 another runs, is reported (``dtype-unsupported``) and left out of the checks. A function that
 runs at no shape and no dtype tried gets no verdict: :class:`~vae_spec.target.TargetError`
-says what was tried, the first exception and what to declare.
+says what was tried, the first exception and what to declare. A function that runs past its
+time limit stops the probing: the first layout tried is taken, and the checks report the
+``timeout``.
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ def infer_layout(ctx) -> Layout:
     attempts: list[_Attempt] = []
     found = fallback = None
     for latent, data in _candidates(target, ctx.adapter):
+        if ctx.timed_out is not None:  # the function hangs: the checks report it
+            break
         attempt = _Attempt(latent, data)
         for dtype in dtypes:
             outcome = _runs(ctx, target, latent, data, dtype)
@@ -127,6 +131,8 @@ def infer_layout(ctx) -> Layout:
         attempts.append(attempt)
         if found:
             break
+    if ctx.timed_out is not None:
+        return Layout(attempts[0].latent, attempts[0].data, tuple(dtypes), ())
     chosen = found or fallback
     if chosen is None:
         raise TargetError(_never_ran(target, attempts, dtypes))

@@ -14,7 +14,6 @@ finding, or a loss not diagnosed as the ELBO counts as a false alarm.
 from __future__ import annotations
 
 import contextlib
-import json
 import statistics
 import time
 import warnings
@@ -27,6 +26,7 @@ from ..checks import CHECKS
 from ..diagnosis import diagnose
 from ..frameworks.base import get_adapter, is_installed
 from ..runner import VALUE_CHECKS, check
+from ..schema import dumps, header
 from .corpus import Entry, entries
 
 
@@ -132,6 +132,7 @@ class SelftestResult:
 
     def as_dict(self) -> dict:
         return {
+            **header("selftest"),
             "mutants": [m.as_dict() for m in self.mutants],
             "audit": [a.as_dict() for a in self.audit],
             "skipped": self.skipped,
@@ -139,7 +140,7 @@ class SelftestResult:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2)
+        return dumps(self.as_dict())
 
     def to_text(self) -> str:
         lines = [f"{'mutant':42} {'class':5} {'caught':6} {'by':44} {'code':30} {'t_first':>7} {'size':>5}"]
