@@ -32,6 +32,14 @@ CHATTER = re.compile(
 
 #: whether descriptor 2 was a terminal before a filter took it (None outside a filter)
 _terminal_under_filter: bool | None = None
+#: the descriptor the filter forwards to (None outside a filter)
+_forwarding_to: int | None = None
+
+
+def write_now(text: str) -> None:
+    """``text`` on the real stderr at once, past the filter's thread (for a process about to exit)."""
+    sys.stderr.flush()
+    _write(2 if _forwarding_to is None else _forwarding_to, text.encode())
 
 
 def stderr_is_terminal() -> bool:
@@ -46,7 +54,7 @@ def is_chatter(line: bytes) -> bool:
 @contextlib.contextmanager
 def chatter_filtered():
     """Descriptor 2 through a filter that drops framework chatter, for the duration of the block."""
-    global _terminal_under_filter
+    global _terminal_under_filter, _forwarding_to
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -54,6 +62,7 @@ def chatter_filtered():
         yield
         return
     outer, _terminal_under_filter = _terminal_under_filter, os.isatty(saved)
+    outer_target, _forwarding_to = _forwarding_to, saved
     read_end, write_end = os.pipe()
     os.dup2(write_end, 2)
     os.close(write_end)
@@ -65,8 +74,8 @@ def chatter_filtered():
         sys.stderr.flush()
         os.dup2(saved, 2)  # the pipe's last write end closes: the forwarder reads to its end
         forwarder.join(timeout=5)
+        _terminal_under_filter, _forwarding_to = outer, outer_target
         os.close(saved)
-        _terminal_under_filter = outer
 
 
 def _forward(read_end: int, target: int) -> None:

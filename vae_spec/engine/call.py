@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -146,11 +145,9 @@ class Caller:
         def interrupt(signum, frame):
             raise expired
 
-        watchdog = threading.Timer(self.timeout + GRACE, self._hang, args=(str(expired),))
-        watchdog.daemon = True
         previous = signal.signal(signal.SIGALRM, interrupt)
         signal.setitimer(signal.ITIMER_REAL, self.timeout)
-        watchdog.start()
+        _watchdog().arm(self.timeout + GRACE, lambda: self._hang(str(expired)))
         try:
             yield
         except CallTimeout as exc:
@@ -159,15 +156,16 @@ class Caller:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
-            watchdog.cancel()
+            _watchdog().disarm()
 
     def _hang(self, message: str) -> None:
         """The watchdog: the call ignored its interruption; stop the run."""
         message = f"{message} and cannot be interrupted (native code that does not return)"
         if self.on_hang is not None:
             self.on_hang(message)
-        sys.stderr.write(f"vae-spec: {message}; stopping\n")
-        sys.stderr.flush()
+        from ..quiet import write_now
+
+        write_now(f"vae-spec: {message}; stopping\n")
         os._exit(1)
 
     def _finish(self, raw, inputs, natives, seconds) -> Call:
@@ -188,3 +186,40 @@ def _same(after: np.ndarray, before: np.ndarray) -> bool:
 
 def _can_interrupt() -> bool:
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+class _Watchdog:
+    """One thread that runs an action when a call outlives its deadline (armed per call)."""
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._deadline: float | None = None
+        self._action: Callable[[], None] | None = None
+        threading.Thread(target=self._watch, name="vae-spec watchdog", daemon=True).start()
+
+    def arm(self, seconds: float, action: Callable[[], None]) -> None:
+        with self._condition:
+            self._deadline, self._action = time.monotonic() + seconds, action
+            self._condition.notify()
+
+    def disarm(self) -> None:
+        with self._condition:
+            self._deadline = self._action = None
+
+    def _watch(self) -> None:
+        while True:
+            with self._condition:
+                while self._deadline is None or time.monotonic() < self._deadline:
+                    self._condition.wait(None if self._deadline is None
+                                         else max(self._deadline - time.monotonic(), 0.0))
+                action, self._deadline, self._action = self._action, None, None
+            action()
+
+
+_WATCHDOG: list[_Watchdog] = []
+
+
+def _watchdog() -> _Watchdog:
+    if not _WATCHDOG:
+        _WATCHDOG.append(_Watchdog())
+    return _WATCHDOG[0]
