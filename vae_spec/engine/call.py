@@ -12,8 +12,8 @@ process, a real-time timer interrupts the call when it runs past the limit: Pyth
 the call then fails with :class:`CallTimeout`. A target that timed out once is not called again
 in the run: every later call fails at once with the same error, so the report comes without
 waiting for each call. A call stuck in native code that ignores the interruption is stopped by a
-watchdog ``timeout + 5`` seconds in: ``on_hang`` (the command line prints the report so far and
-exits) runs, or the process exits with status 1. Elsewhere (another thread, a platform without
+watchdog ``timeout + 5`` seconds in: the reason goes to stderr and the process exits with status
+1 (the stuck thread holds the run's partial results, so no report is printed). Elsewhere (another thread, a platform without
 SIGALRM) calls run without a limit.
 """
 
@@ -73,7 +73,6 @@ class Caller:
     calls: int = 0  # random keys made so far
     remember: bool = True  # call a deterministic target once per distinct input and dtype
     timeout: float | None = DEFAULT_TIMEOUT  # seconds per call (None: no limit)
-    on_hang: Callable[[str], None] | None = field(default=None, repr=False)  # see the module's doc
     timed_out: CallTimeout | None = field(default=None, init=False, repr=False)
     # a search revisits the inputs of its current case (the relations of every check), rarely older ones
     memo: Memo = field(default_factory=lambda: Memo(256), init=False, repr=False)
@@ -161,8 +160,6 @@ class Caller:
     def _hang(self, message: str) -> None:
         """The watchdog: the call ignored its interruption; stop the run."""
         message = f"{message} and cannot be interrupted (native code that does not return)"
-        if self.on_hang is not None:
-            self.on_hang(message)
         from ..quiet import write_now
 
         write_now(f"vae-spec: {message}; stopping\n")
