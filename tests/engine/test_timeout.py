@@ -81,3 +81,26 @@ def test_ctrl_c_prints_what_ran_and_exits_130(tmp_path):
     assert "Traceback" not in err and err.strip().endswith("vae-spec check: interrupted")
     assert out.startswith("slow.py:loss [numpy] claims:")
     assert "interrupted (Ctrl-C)" in out and out.strip().splitlines()[-1].startswith("INTERRUPTED")
+
+
+def test_a_timer_armed_by_someone_else_is_left_alone():
+    """pytest-timeout's signal method arms SIGALRM for the whole test: a check must neither
+    cancel that timer nor take over its handler."""
+    import signal
+
+    fired = []
+
+    def theirs(signum, frame):
+        fired.append(signum)
+
+    previous = signal.signal(signal.SIGALRM, theirs)
+    signal.setitimer(signal.ITIMER_REAL, 100.0)
+    try:
+        check(Target(lambda x_recon, x, mu, logvar: np.float64(0.0), likelihood="bernoulli-probs"),
+              max_examples=5, raise_on_failure=False)
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 0 < remaining <= 100.0
+        assert signal.getsignal(signal.SIGALRM) is theirs and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -13,8 +13,9 @@ the call then fails with :class:`CallTimeout`. A target that timed out once is n
 in the run: every later call fails at once with the same error, so the report comes without
 waiting for each call. A call stuck in native code that ignores the interruption is stopped by a
 watchdog ``timeout + 5`` seconds in: the reason goes to stderr and the process exits with status
-1 (the stuck thread holds the run's partial results, so no report is printed). Elsewhere (another thread, a platform without
-SIGALRM) calls run without a limit.
+1 (the stuck thread holds the run's partial results, so no report is printed). A real-time timer
+already armed by someone else (pytest-timeout's signal method) is left alone: then only the
+watchdog limits the call. Off the main thread calls run without a limit.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class Caller:
     @contextlib.contextmanager
     def _limited(self, inputs):
         """The block under the time limit: CallTimeout when it runs past it (see the module's doc)."""
-        if not self.timeout or not _can_interrupt():
+        if not self.timeout or threading.current_thread() is not threading.main_thread():
             yield
             return
         expired = CallTimeout(self.timeout, inputs)
@@ -144,8 +145,10 @@ class Caller:
         def interrupt(signum, frame):
             raise expired
 
-        previous = signal.signal(signal.SIGALRM, interrupt)
-        signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        signalled = _timer_is_free()
+        if signalled:
+            previous = signal.signal(signal.SIGALRM, interrupt)
+            signal.setitimer(signal.ITIMER_REAL, self.timeout)
         _watchdog().arm(self.timeout + GRACE, lambda: self._hang(str(expired)))
         try:
             yield
@@ -153,8 +156,9 @@ class Caller:
             self.timed_out = exc
             raise
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+            if signalled:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
             _watchdog().disarm()
 
     def _hang(self, message: str) -> None:
@@ -181,8 +185,10 @@ def _same(after: np.ndarray, before: np.ndarray) -> bool:
     return after.shape == before.shape and bool(np.array_equal(after, before, equal_nan=True))
 
 
-def _can_interrupt() -> bool:
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+def _timer_is_free() -> bool:
+    """The real-time timer is ours to use: the platform has one, and none is armed already (one
+    armed by pytest-timeout's signal method, say, is left alone; the watchdog still limits)."""
+    return hasattr(signal, "setitimer") and signal.getitimer(signal.ITIMER_REAL)[0] == 0
 
 
 class _Watchdog:
