@@ -1,18 +1,25 @@
 """A target declared in text: the command line's options and a pyproject table, parsed.
 
 The command line and the pytest plugin only translate their options into these calls; every
-message names what to change (:class:`~vae_spec.target.TargetError`).
+message names what to change (:class:`TargetError`). The pytest plugin imports this module
+when it loads, so it imports the standard library only; numpy and the rest come with the calls
+that need them.
 """
 
 from __future__ import annotations
 
 import pathlib
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from . import calls
-from .frameworks.base import DTYPES
-from .spec.objective import Convention
-from .target import Target, TargetError, load_callable
+
+if TYPE_CHECKING:
+    from .target import Target
+
+
+class TargetError(ValueError):
+    """A target that cannot be checked as declared; the message says what to change."""
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -36,6 +43,8 @@ def parse_timeout(text: str) -> float | None:
 
 def parse_dtypes(text: str) -> tuple[str, ...]:
     """Dtypes from "float32,float64"."""
+    from .frameworks.base import DTYPES
+
     dtypes = tuple(part.strip() for part in text.split(",") if part.strip())
     if not dtypes or any(d not in DTYPES for d in dtypes):
         raise TargetError(f"expected comma-separated dtypes among {', '.join(DTYPES)}, got {text!r}")
@@ -76,6 +85,9 @@ def declared_target(spec: str, base: str | pathlib.Path | None = None, **keyword
     """The Target a declaration names: ``spec`` is ``module:attr`` or ``path/to/file.py:attr``
     (resolved from ``base``, the working directory by default); ``convention`` a Convention or
     a mapping of its fields; the other fields are Target's keywords."""
+    from .spec.objective import Convention
+    from .target import Target, load_callable
+
     convention = keywords.pop("convention", None) or Convention()
     if isinstance(convention, Mapping):
         convention = Convention(**convention)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 
 from . import calls, vocabulary
+from .declaration import TargetError
 from .vocabulary import CANONICAL_ARGS, DATA_ARGS, NON_ARRAY_ARGS
 from .frameworks.base import DTYPES, framework_of
 from .spec.likelihoods import parse_likelihood
@@ -21,10 +22,6 @@ from .spec.objective import Convention
 #: what a target can compute (the records in vae_spec.vocabulary say what each term needs and has)
 TERMS = vocabulary.TERMS
 DETERMINISTIC_TERMS = vocabulary.DETERMINISTIC_TERMS
-
-
-class TargetError(ValueError):
-    """A target that cannot be checked as declared; the message says what to change."""
 
 
 @dataclass(frozen=True)

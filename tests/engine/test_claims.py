@@ -60,7 +60,7 @@ def _same_target(a: Target, b: Target):
 
 @pytest.mark.parametrize("claim", CLAIMS, ids=range(len(CLAIMS)))
 def test_the_command_line_declares_the_claimed_target(claim, monkeypatch):
-    monkeypatch.setattr("vae_spec.declaration.load_callable", lambda spec, base=None: _fn)
+    monkeypatch.setattr("vae_spec.target.load_callable", lambda spec, base=None: _fn)
     words = shlex.split(claim.command_line("tests.engine.test_claims:_fn"))
     assert words[:2] == ["vae-spec", "check"]
     options = build_parser().parse_args(words[1:])

@@ -27,3 +27,11 @@ def test_import_vae_spec_loads_only_the_package_module():
     code = "import vae_spec, sys\nprint(sorted(m for m in sys.modules if m.startswith('vae_spec')))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "['vae_spec']"
+
+
+def test_loading_the_plugin_imports_no_numpy():
+    """The plugin loads in every pytest run of a project that installs vae_spec: it parses its
+    options with the standard library and imports numpy only when a target is collected."""
+    code = "import vae_spec.pytest_plugin, sys\nprint('numpy' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "False"
