@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .report import array_summary, short_array
+
 INSTALL = 'pip install "vae-spec[report]"'
 
 #: (key, axis label, word) of each size the probes vary
@@ -175,9 +177,9 @@ def _counterexample(result) -> str:
     example = result.counterexample or {}
     rows = []
     for name, values in example.get("inputs", {}).items():
-        array = np.asarray(values, dtype=np.float64)
-        span = f"[{array.min():.4g}, {array.max():.4g}]" if array.size else "empty"
-        rows.append(f"<tr><td><code>{_e(name)}</code></td><td>{_e(tuple(array.shape))}</td>"
+        summary = array_summary(values)
+        span = f"[{summary['min']:.4g}, {summary['max']:.4g}]" if summary["min"] is not None else "no finite value"
+        rows.append(f"<tr><td><code>{_e(name)}</code></td><td>{_e(tuple(summary['shape']))}</td>"
                     f"<td>{_e(span)}</td></tr>")
     out = [f'<div class="counterexample"><h3>{_e(result.name)} <code>[{_e(result.code or "")}]</code></h3>',
            _p(result.message),
@@ -185,18 +187,13 @@ def _counterexample(result) -> str:
            f"<table><tr><th>input</th><th>shape</th><th>range</th></tr>{''.join(rows)}</table>"]
     for key in ("output", "expected"):
         if key in example:
-            out.append(f"<p>{key}: <code>{_e(_short(example[key]))}</code></p>")
+            out.append(f"<p>{key}: <code>{_e(short_array(example[key]))}</code></p>")
     if result.max_error is not None and result.bound is not None:
         margin = f" (margin {result.margin:.3g})" if result.margin is not None else ""
         out.append(_p(f"error {result.max_error:.6g}, bound {result.bound:.3g}{margin}"))
     if result.repro:
         out.append(f"<details><summary>repro</summary><pre>{_e(result.repro)}</pre></details>")
     return "\n".join(out) + "</div>"
-
-
-def _short(values) -> str:
-    with np.printoptions(precision=6, threshold=12, edgeitems=3, linewidth=100):
-        return np.array2string(np.asarray(values, dtype=np.float64), separator=", ")
 
 
 def _claim_lines(claim, target_spec: str) -> list[str]:

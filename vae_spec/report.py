@@ -134,7 +134,7 @@ def format_counterexample(result: CheckResult, with_repro: bool = True) -> str:
     dtype = example.get("dtype", "?")
     lines = [f"counterexample ({dtype}, {example.get('regime', '?')} regime):"]
     for name, values in example.get("inputs", {}).items():
-        lines.append(f"  {name} = {_short(values, dtype)}")
+        lines.append(f"  {name} = {short_array(values, dtype)}")
     lines.extend(_output_lines(example))
     if result.max_error is not None:
         lines.append(
@@ -170,7 +170,7 @@ def _output_lines(example: dict) -> list[str]:
     output = np.asarray(example["output"], dtype=np.float64)
     expected = np.asarray(example["expected"], dtype=np.float64) if "expected" in example else None
     if output.size <= PRINTED_ELEMENTS or expected is None or expected.shape != output.shape:
-        return [f"  {key}: {_short(example[key])}" for key in ("output", "expected") if key in example]
+        return [f"  {key}: {short_array(example[key])}" for key in ("output", "expected") if key in example]
     gap = np.abs(np.nan_to_num(output - expected, nan=np.inf))
     index = np.unravel_index(int(np.argmax(gap)), output.shape)
     return [f"  output {output.shape}: at {list(index)} {output[index]:.6g} where {expected[index]:.6g} "
@@ -207,13 +207,23 @@ def repro_snippet(target, inputs: dict[str, np.ndarray], dtype: str, artifact=No
     return "\n".join(lines)
 
 
-def _short(values, dtype: str | None = None) -> str:
+def array_summary(values) -> dict:
+    """An array's shape, the range of its finite values (None where it has none), and how many
+    values are NaN or infinite: what a report shows of an array too large to print."""
+    array = np.asarray(values, dtype=np.float64)
+    finite = array[np.isfinite(array)]
+    return {"shape": list(array.shape), "min": float(finite.min()) if finite.size else None,
+            "max": float(finite.max()) if finite.size else None, "nonfinite": int(array.size - finite.size)}
+
+
+def short_array(values, dtype: str | None = None) -> str:
     """An array as printed, or, past PRINTED_ELEMENTS, its shape, dtype and range."""
     array = np.asarray(values, dtype=np.float64)
     if array.size > PRINTED_ELEMENTS:
-        finite = array[np.isfinite(array)]
-        span = f"in [{finite.min():.6g}, {finite.max():.6g}]" if finite.size else "no finite value"
-        bad = f", {array.size - finite.size} not finite" if finite.size < array.size else ""
+        summary = array_summary(array)
+        span = (f"in [{summary['min']:.6g}, {summary['max']:.6g}]" if summary["min"] is not None
+                else "no finite value")
+        bad = f", {summary['nonfinite']} not finite" if summary["nonfinite"] else ""
         return f"<shape {array.shape}{', ' + dtype if dtype else ''}, {span}{bad}>"
     with np.printoptions(precision=6, threshold=24, edgeitems=3, linewidth=100):
         return np.array2string(array, separator=", ")

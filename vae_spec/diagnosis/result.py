@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .. import fitting
 from ..claims import Claim
-from ..report import CheckResult
+from ..report import CheckResult, array_summary
 from ..schema import dumps, header
 from .rules import Finding, batch_word
 
@@ -122,10 +120,8 @@ def _without_probe_inputs(result: dict) -> dict:
 
 
 def _input_summary(values, dtype: str | None) -> dict:
-    array = np.asarray(values, dtype=np.float64)
-    return {"shape": list(array.shape), "dtype": dtype,
-            "min": float(array.min()) if array.size else None,
-            "max": float(array.max()) if array.size else None}
+    summary = array_summary(values)
+    return {"shape": summary["shape"], "dtype": dtype, "min": summary["min"], "max": summary["max"]}
 
 
 def _reads_as(diagnosis: Diagnosis) -> str:
