@@ -56,3 +56,22 @@ def test_a_terminal_sees_what_runs_and_then_a_clean_line(tmp_path):
 def test_quiet_prints_no_progress(tmp_path):
     err, status = _on_a_terminal(tmp_path, "--quiet")
     assert status == 0 and err == b""
+
+
+@pytest.mark.skipif(not hasattr(pty, "openpty"), reason="no pseudo-terminals on this platform")
+def test_the_selftest_line_sees_the_terminal_behind_the_chatter_filter():
+    """The command runs inside the chatter filter, whose pipe is no terminal: the progress line
+    asks whether stderr was one before the filter took it."""
+    from vae_spec.quiet import chatter_filtered
+    from vae_spec.selftest.cli import progress_line
+
+    terminal, side = pty.openpty()
+    saved = os.dup(2)
+    os.dup2(side, 2)
+    try:
+        with chatter_filtered():
+            assert progress_line() is not None
+    finally:
+        os.dup2(saved, 2)
+        for fd in (saved, side, terminal):
+            os.close(fd)

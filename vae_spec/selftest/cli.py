@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 
 from .corpus import FRAMEWORKS
@@ -46,15 +45,18 @@ def add_parser(verbs) -> argparse.ArgumentParser:
 def progress_line(stream=None):
     """A progress callback that rewrites one line on ``stream`` (stderr) when it is a terminal,
     and None (no progress) when it is not."""
-    stream = stream or sys.stderr
-    if not stream.isatty():
-        return None
-    width = shutil.get_terminal_size().columns - 1
+    from ..progress import TerminalLine
+    from ..quiet import stderr_is_terminal
 
-    def progress(done, total, line):
-        text = f"[{done}/{total}] {line}"[:width]
-        stream.write(f"\r\033[K{text}" + ("\n" if done == total else ""))
-        stream.flush()
+    if not (stream.isatty() if stream is not None else stderr_is_terminal()):
+        return None
+    line = TerminalLine(stream or sys.stderr)
+
+    def progress(done, total, text):
+        line.show(f"[{done}/{total}] {text}")
+        if done == total:
+            line.stream.write("\n")
+            line.stream.flush()
 
     return progress
 
