@@ -140,16 +140,14 @@ class Caller:
         if not self.timeout or threading.current_thread() is not threading.main_thread():
             yield
             return
-        expired = CallTimeout(self.timeout, inputs)
-
         def interrupt(signum, frame):
-            raise expired
+            raise CallTimeout(self.timeout, inputs)
 
         signalled = _timer_is_free()
         if signalled:
             previous = signal.signal(signal.SIGALRM, interrupt)
             signal.setitimer(signal.ITIMER_REAL, self.timeout)
-        _watchdog().arm(self.timeout + GRACE, lambda: self._hang(str(expired)))
+        _watchdog().arm(self.timeout + GRACE, lambda: self._hang(str(CallTimeout(self.timeout, inputs))))
         try:
             yield
         except CallTimeout as exc:
