@@ -30,10 +30,12 @@ def save(directory, target_name: str, label: str, inputs: dict[str, np.ndarray],
     digest = fingerprint(("artifact", dtype), inputs.items()).hexdigest()[:12]
     path = pathlib.Path(directory if directory is not None else DEFAULT_DIRECTORY)
     path.mkdir(parents=True, exist_ok=True)
-    path = path / f"{_safe(target_name)[:60]}-{_safe(label)[:40]}-{digest}.npz"
+    path = path / f"{file_stem(target_name)}-{file_stem(label, 40)}-{digest}.npz"
     np.savez(path, **{name: np.asarray(value, dtype=np.float64) for name, value in inputs.items()})
     return path
 
 
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_.") or "target"
+def file_stem(text: str, limit: int = 60) -> str:
+    """``text`` as part of a file name: safe characters only, at most ``limit`` of them (a
+    target named after a closure's repr runs to hundreds)."""
+    return (re.sub(r"[^A-Za-z0-9_.-]+", "_", text or "").strip("_.") or "target")[:limit]

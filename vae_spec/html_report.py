@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .artifacts import file_stem
 from .report import array_summary, short_array
 
 INSTALL = 'pip install "vae-spec[report]"'
@@ -58,7 +59,7 @@ def require_matplotlib() -> None:
 
 def page_name(target: str) -> str:
     """A file name for ``target``'s page: safe characters only."""
-    return (re.sub(r"[^A-Za-z0-9._-]+", "_", target or "").strip("._") or "target") + ".html"
+    return file_stem(target) + ".html"
 
 
 def write_page(path, page: str) -> str:
